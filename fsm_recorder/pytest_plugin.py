@@ -1,0 +1,3 @@
+"""pytest plugin of fsm-recorder (entry point ``pytest11``): fixtures and failure reports."""
+
+from __future__ import annotations

@@ -1,0 +1,268 @@
+"""The tap: one machine's connection to a recorder (its codebook, code tables and sessions).
+
+Hooks in machine.py call the tap; the tap turns names into codes and calls the recorder's hot-path
+`emit`. Lookups that miss (a state added at run time, an exception type never seen) take a slow
+path that evolves the codebook, so codes of known names never change while a machine runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from transitions import Machine
+from transitions.extensions.nesting import HierarchicalMachine
+
+from fsm_recorder import wire
+from fsm_recorder.codebook import Codebook, new_codebook
+from fsm_recorder.recorder import Recorder
+
+Kind = wire.Kind
+_ARG_TYPES = (str, int, float, bool, type(None))
+
+
+def _state_name(value: object) -> str:
+    return value.name if isinstance(value, Enum) else str(value)
+
+
+def exception_name(error: BaseException) -> str:
+    """Built-ins by bare name, everything else qualified by its module."""
+    cls = type(error)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    if cls.__name__ == "MachineError" and cls.__module__.startswith("transitions"):
+        return "MachineError"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def describe(machine: Machine) -> dict[str, Any]:
+    """States, events, static transitions, initial state and separator of a machine definition."""
+    if isinstance(machine, HierarchicalMachine):
+        separator = machine.state_cls.separator
+        states = list(machine.get_nested_state_names())
+        events = [*machine.get_nested_triggers(), "to"]
+        transitions = _nested_transitions(machine, [], separator)
+    else:
+        separator = ""
+        states = [_state_name(s) for s in machine.states]
+        events = list(machine.events)
+        transitions = _scope_transitions(machine, [], "")
+    auto = getattr(machine, "auto_transitions", False)
+    transitions = [t for t in transitions if not (auto and t[1] == f"to_{t[2]}")]
+    initial = machine.initial if isinstance(machine.initial, str) else ""
+    return {
+        "states": states,
+        "events": events,
+        "transitions": transitions,
+        "initial": initial or "",
+        "separator": separator,
+    }
+
+
+def _scope_transitions(
+    machine: Machine, scope: list[str], separator: str
+) -> list[tuple[str, str, str]]:
+    found = []
+    for event in machine.events.values():
+        for source, transitions in event.transitions.items():
+            for transition in transitions:
+                dest = transition.dest
+                full_dest = separator.join([*scope, _state_name(dest)]) if dest else ""
+                found.append((separator.join([*scope, source]), event.name, full_dest))
+    return found
+
+
+def _nested_transitions(
+    machine: HierarchicalMachine, scope: list[str], separator: str
+) -> list[tuple[str, str, str]]:
+    found = _scope_transitions(machine, scope, separator)
+    for name in list(machine.states):
+        with machine(name):
+            found.extend(_nested_transitions(machine, [*scope, name], separator))
+    return found
+
+
+class Tap:
+    """Per-machine recording state. Everything here runs on the caller's thread."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        recorder: Recorder,
+        *,
+        name: str,
+        session_id: object = None,
+        record_args: Mapping[str, Sequence[str]] | None = None,
+        exceptions: Iterable[str] = (),
+    ) -> None:
+        self.machine = machine
+        self.recorder = recorder
+        self.emit = recorder.emit
+        self.sync = recorder.sync
+        self.name = name
+        self.nested = isinstance(machine, HierarchicalMachine)
+        self.record_args = {event: list(names) for event, names in (record_args or {}).items()}
+        self._session_id = session_id
+        self._lock = threading.Lock()
+        self.sessions: dict[int, int] = {}
+        self.codebook = self._derive(exceptions)
+        self._tables(self.codebook)
+
+    # -- codebook -------------------------------------------------------------------------------
+    def _derive(self, exceptions: Iterable[str] = ()) -> Codebook:
+        previous = self.recorder.codebooks.latest(self.name)
+        return new_codebook(
+            self.name,
+            previous=previous,
+            exceptions=exceptions,
+            event_args=self.record_args,
+            **describe(self.machine),
+        )
+
+    def _tables(self, codebook: Codebook) -> None:
+        self.state_codes: dict[object, int] = dict(codebook.states)
+        self.event_codes: dict[str, int] = dict(codebook.events)
+        self.exception_codes: dict[str, int] = dict(codebook.exceptions)
+
+    def refresh(self, extra_exceptions: Iterable[str] = ()) -> None:
+        """The definition changed or a new name turned up: evolve the codebook (slow path)."""
+        with self._lock:
+            evolved = self._derive(extra_exceptions)
+            if evolved.fingerprint == self.codebook.fingerprint:
+                return
+            self.codebook = evolved
+            self._tables(evolved)
+            for number in self.sessions.values():
+                self.recorder.switch_codebook(number, evolved)
+
+    def state_code(self, value: object) -> int:
+        """Code of a state value (name, Enum or State); unknown ones trigger a refresh once."""
+        code = self.state_codes.get(value)
+        if code is not None:
+            return code
+        name = value if isinstance(value, str) else _state_name(getattr(value, "name", value))
+        if name not in self.state_codes:
+            self.refresh()
+        code = self.state_codes.get(name, 0)
+        self.state_codes[value] = code
+        return code
+
+    def model_state_code(self, model: object) -> int:
+        """Code of the model's current state; parallel states (a list) have none."""
+        value = getattr(model, self.machine.model_attribute, None)
+        try:
+            return self.state_codes.get(value) or self.state_code(value)
+        except TypeError:
+            return 0
+
+    def event_code(self, name: str) -> int:
+        """Code of an event by name (refreshing once for events added at run time)."""
+        code = self.event_codes.get(name)
+        if code is None:
+            self.refresh()
+            code = self.event_codes.setdefault(name, self.event_codes.get(name, 0))
+        return code
+
+    def full_name(self, name: object) -> str:
+        """A transition's source/dest as a full path (nested scopes are relative)."""
+        local = _state_name(name)
+        if not self.nested:
+            return local
+        scope = self.machine.get_global_name(join=False)
+        return str(self.machine.state_cls.separator.join([*scope, local]))
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def open(self, model: object, session_id: object = None) -> int:
+        """Start the model's session (ending a previous one of the same model)."""
+        self.close(model)
+        sid = session_id if session_id is not None else self._session_id
+        if callable(sid):
+            sid = sid(model)
+        number, _ = self.recorder.open_session(
+            self.codebook, None if sid is None else str(sid)
+        )
+        self.sessions[id(model)] = number
+        return number
+
+    def close(self, model: object) -> None:
+        """End the model's session, if it has one."""
+        number = self.sessions.pop(id(model), None)
+        if number is not None:
+            self.recorder.close_session(number, self.model_state_code(model))
+
+    def session(self, model: object) -> int:
+        """The model's session number, opening one for a model recorded for the first time."""
+        number = self.sessions.get(id(model))
+        return number if number is not None else self.open(model)
+
+    # -- records ----------------------------------------------------------------------------------
+    def event(self, name: str, model: object, kwargs: Mapping[str, object]) -> tuple[int, int]:
+        """Record an event received; returns (event code, session) for the outcome record."""
+        session = self.session(model)
+        code = self.event_code(name)
+        self.emit(Kind.EVENT, code, self.model_state_code(model), 0, session)
+        if name in self.record_args:
+            self._args(name, code, session, kwargs)
+        return code, session
+
+    def _args(self, name: str, code: int, session: int, kwargs: Mapping[str, object]) -> None:
+        values: dict[str, object] = {}
+        for arg in self.record_args[name]:
+            if arg not in kwargs:
+                continue
+            value = kwargs[arg]
+            if isinstance(value, _ARG_TYPES):
+                values[arg] = value
+            else:
+                self.recorder.note("unencodable_arg")
+        payload = json.dumps(values, separators=(",", ":"), default=str).encode()
+        self.recorder.emit_args(code, session, payload)
+
+    def outcome(
+        self,
+        code: int,
+        session: int,
+        model: object,
+        result: object,
+        error: BaseException | None,
+        reason: wire.Reason,
+    ) -> None:
+        """Record what became of an event: an exception, a rejection, or nothing (it ran)."""
+        if error is not None:
+            if exception_name(error) == "MachineError":
+                self.emit(Kind.REJECTED, code, self.model_state_code(model), 3, session)
+            else:
+                self.emit(Kind.EXCEPTION, code, self.model_state_code(model),
+                          self.exception_code(error), session)
+        elif not result:
+            self.emit(Kind.REJECTED, code, self.model_state_code(model), reason, session)
+        if self.sync:
+            self.recorder.commit()
+
+    def exception_code(self, error: BaseException) -> int:
+        """Code of an exception type; a type never seen evolves the codebook."""
+        name = exception_name(error)
+        code = self.exception_codes.get(name)
+        if code is None:
+            self.refresh([name])
+            code = self.exception_codes.get(name, 0)
+        return code
+
+    def transition(self, event: str, model: object, dest: object) -> None:
+        """Record a transition: event, the model's state now, and the full destination."""
+        self.emit(
+            Kind.TRANSITION,
+            self.event_code(event),
+            self.model_state_code(model),
+            self.state_code(self.full_name(dest)) if dest else 0,
+            self.session(model),
+        )
+
+    def step(self, kind: Kind, event: object, state: object, model: object) -> None:
+        """Record a state exit or entry."""
+        name = getattr(event, "name", "")
+        self.emit(kind, self.event_code(name) if name else 0, self.state_code(state), 0,
+                  self.session(model))

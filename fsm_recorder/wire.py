@@ -1,0 +1,203 @@
+"""The binary wire format: fixed 20-byte record slots packed into self-describing frames.
+
+The hot path packs one slot per record with a precompiled `struct` (no per-record Python work
+later), the writer thread wraps a run of slots into a frame: header, session table, then the slots
+byte-shuffled (all first bytes, then all second bytes, ...) and deflated, which is what makes a
+record cost a few bytes in Redis. docs/wire-format.md is the normative description.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+
+from fsm_recorder.exceptions import DecodeError
+
+MAGIC = b"FR"
+VERSION = 1
+SLOT = 20
+CONTINUATION = 0xFF
+PAYLOAD_PER_SLOT = SLOT - 1
+FLAG_DEFLATE = 0x01
+FLAG_ENCRYPTED = 0x02
+KNOWN_FLAGS = FLAG_DEFLATE | FLAG_ENCRYPTED
+
+RECORD = struct.Struct("<BBHHHIQ")
+HEADER = struct.Struct("<2sBB8sQIIB")
+SESSION_ENTRY = struct.Struct("<I8s")
+COUNT = struct.Struct("<H")
+MAX_PAYLOAD = 0xFFFF
+
+
+class Kind(IntEnum):
+    """What a record says happened; the numbers are part of the wire format."""
+
+    EVENT = 1
+    TRANSITION = 2
+    EXIT = 3
+    ENTER = 4
+    REJECTED = 5
+    EXCEPTION = 6
+    SESSION_START = 7
+    SESSION_END = 8
+    ARGS = 9
+
+
+class Reason(IntEnum):
+    """Why an event was rejected (the `c` field of a REJECTED record)."""
+
+    NO_TRANSITION = 1
+    CONDITIONS = 2
+    MACHINE_ERROR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One decoded record, still in codes. `a`, `b`, `c` are read per `Kind` (docs/wire-format)."""
+
+    seq: int
+    ts: int
+    kind: int
+    a: int
+    b: int
+    c: int
+    session: int
+    payload: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame: who produced it, which codebook each session uses, and its records."""
+
+    producer: str
+    pid: int
+    host: str
+    first_seq: int
+    sessions: Mapping[int, str]
+    records: tuple[RawRecord, ...]
+
+
+def pack_with_payload(kind: int, a: int, b: int, session: int, ts: int, payload: bytes) -> bytes:
+    """A record followed by continuation slots carrying `payload` (its length goes in `c`)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError(f"record payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    head = RECORD.pack(kind, 0, a, b, len(payload), session, ts)
+    chunks = [
+        bytes((CONTINUATION,)) + payload[i : i + PAYLOAD_PER_SLOT].ljust(PAYLOAD_PER_SLOT, b"\0")
+        for i in range(0, len(payload), PAYLOAD_PER_SLOT)
+    ]
+    return head + b"".join(chunks)
+
+
+def count_records(slots: bytes) -> int:
+    """Records in a run of slots: every slot that is not a payload continuation."""
+    return len(slots) // SLOT - slots[0::SLOT].count(CONTINUATION)
+
+
+def session_column(slots: bytes) -> set[int]:
+    """The session numbers in a run of slots (continuation slots may add harmless noise)."""
+    return set(memoryview(slots).cast("I")[2::5])
+
+
+def encode_frame(
+    *,
+    producer: bytes,
+    pid: int,
+    host: str,
+    first_seq: int,
+    slots: bytes,
+    sessions: Mapping[int, str],
+    compress: bool = True,
+) -> bytes:
+    """Wrap a run of record slots into one frame; `sessions` maps session -> codebook fingerprint."""
+    count = count_records(slots)
+    host_bytes = host.encode()[:255]
+    body = b"".join(slots[i::SLOT] for i in range(SLOT))
+    flags = 0
+    if compress:
+        body = zlib.compress(body, 1)
+        flags |= FLAG_DEFLATE
+    table = b"".join(
+        SESSION_ENTRY.pack(num, bytes.fromhex(fp)) for num, fp in sorted(sessions.items())
+    )
+    header = HEADER.pack(MAGIC, VERSION, flags, producer, first_seq, count, pid, len(host_bytes))
+    return header + host_bytes + COUNT.pack(len(sessions)) + table + body
+
+
+def decode_frame(frame: bytes) -> Frame:
+    """Decode one frame; anything malformed raises `DecodeError` and nothing else."""
+    try:
+        return _decode(memoryview(frame))
+    except DecodeError:
+        raise
+    except (struct.error, zlib.error, ValueError, IndexError, TypeError) as exc:
+        raise DecodeError(f"malformed frame: {exc}") from exc
+
+
+def _decode(frame: memoryview) -> Frame:
+    if len(frame) < HEADER.size:
+        raise DecodeError(f"frame of {len(frame)} bytes is shorter than its header")
+    magic, version, flags, producer, first_seq, count, pid, host_len = HEADER.unpack_from(frame)
+    if magic != MAGIC:
+        raise DecodeError("not an fsm-recorder frame (bad magic bytes)")
+    if version != VERSION:
+        raise DecodeError(f"frame format version {version} is not supported (this code reads 1)")
+    if flags & ~KNOWN_FLAGS:
+        raise DecodeError(f"unknown frame flags {flags:#x}")
+    if flags & FLAG_ENCRYPTED:
+        raise DecodeError("frame is encrypted: decode it with the archive's private key")
+    offset = HEADER.size
+    host = bytes(frame[offset : offset + host_len]).decode()
+    offset += host_len
+    (n_sessions,) = COUNT.unpack_from(frame, offset)
+    offset += COUNT.size
+    sessions = {}
+    for _ in range(n_sessions):
+        num, fp = SESSION_ENTRY.unpack_from(frame, offset)
+        sessions[num] = fp.hex()
+        offset += SESSION_ENTRY.size
+    body = bytes(frame[offset:])
+    if flags & FLAG_DEFLATE:
+        body = zlib.decompress(body)
+    records = tuple(_records(_unshuffle(body), first_seq, sessions))
+    if len(records) != count:
+        raise DecodeError(f"frame announces {count} records but holds {len(records)}")
+    return Frame(producer.hex(), pid, host, first_seq, sessions, records)
+
+
+def _unshuffle(body: bytes) -> bytes:
+    if len(body) % SLOT:
+        raise DecodeError(f"frame body of {len(body)} bytes is not a whole number of slots")
+    n = len(body) // SLOT
+    slots = bytearray(len(body))
+    for i in range(SLOT):
+        slots[i::SLOT] = body[i * n : (i + 1) * n]
+    return bytes(slots)
+
+
+def _records(slots: bytes, first_seq: int, sessions: Mapping[int, str]) -> Iterator[RawRecord]:
+    seq, pos, end = first_seq, 0, len(slots)
+    while pos < end:
+        kind, _flags, a, b, c, session, ts = RECORD.unpack_from(slots, pos)
+        pos += SLOT
+        if kind == CONTINUATION or kind not in Kind._value2member_map_:
+            raise DecodeError(f"record {seq} has unknown kind {kind}")
+        if session not in sessions:
+            raise DecodeError(f"record {seq} names session {session} missing from the frame table")
+        payload = b""
+        if kind in (Kind.SESSION_START, Kind.ARGS):
+            payload, pos = _payload(slots, pos, c, seq)
+        yield RawRecord(seq, ts, kind, a, b, c, session, payload)
+        seq += 1
+
+
+def _payload(slots: bytes, pos: int, length: int, seq: int) -> tuple[bytes, int]:
+    n_slots = -(-length // PAYLOAD_PER_SLOT)
+    chunk = slots[pos : pos + n_slots * SLOT]
+    if len(chunk) != n_slots * SLOT or chunk[0::SLOT].count(CONTINUATION) != n_slots:
+        raise DecodeError(f"record {seq} announces a {length}-byte payload that is not there")
+    data = b"".join(chunk[i + 1 : i + SLOT] for i in range(0, len(chunk), SLOT))
+    return data[:length], pos + n_slots * SLOT
