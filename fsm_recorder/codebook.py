@@ -14,12 +14,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fsm_recorder.exceptions import CodebookError
 
 CODEBOOK_FORMAT = 1
 FINGERPRINT_BYTES = 8
+MAX_CODE = 0xFFFF
 # Exceptions raised in callbacks are recorded by type; the built-in ones are known up front so that
 # the common case never has to evolve the codebook while a machine runs.
 BUILTIN_EXCEPTIONS = tuple(
@@ -38,7 +39,7 @@ class Codebook(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal[1] = CODEBOOK_FORMAT
+    format: Literal[1] = 1
     machine: str
     version: int = 1
     separator: str = "_"
@@ -50,6 +51,17 @@ class Codebook(BaseModel):
     transitions: list[tuple[str, str, str]] = Field(default_factory=list)
     event_args: dict[str, list[str]] = Field(default_factory=dict)
     previous: str = ""
+
+    @model_validator(mode="after")
+    def _codes_fit_the_wire(self) -> Codebook:
+        # Codes travel as u16 and must name one thing each, or decoding would be ambiguous.
+        for section in SECTIONS:
+            codes = list(getattr(self, section).values())
+            if any(not 1 <= code <= MAX_CODE for code in codes):
+                raise ValueError(f"{section}: codes must lie in 1..{MAX_CODE}")
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"{section}: two names share one code")
+        return self
 
     @property
     def fingerprint(self) -> str:
@@ -79,7 +91,7 @@ class Codebook(BaseModel):
         wanted = {"states": list(states), "events": list(events), "exceptions": list(exceptions)}
         if keep_removed:
             wanted = {s: [*getattr(self, s), *wanted[s]] for s in SECTIONS}
-        sections = {s: self._recode(s, wanted[s]) for s in SECTIONS}
+        sections: dict[str, dict[str, int]] = {s: self._recode(s, wanted[s]) for s in SECTIONS}
         retired = {
             s: {
                 **self.retired.get(s, {}),
@@ -87,7 +99,12 @@ class Codebook(BaseModel):
             }
             for s in SECTIONS
         }
-        candidate = self.model_copy(update={**sections, "retired": retired, **fields})
+        try:
+            candidate = Codebook.model_validate(
+                {**self.model_dump(), **sections, "retired": retired, **fields}
+            )
+        except ValidationError as exc:
+            raise CodebookError(f"cannot evolve codebook of {self.machine!r}: {exc}") from exc
         if candidate.model_dump() == self.model_dump():
             return self
         return candidate.model_copy(

@@ -7,12 +7,14 @@ shipped to whoever holds the key to the records.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from fsm_recorder import config
-from fsm_recorder.codebook import Codebook
+from fsm_recorder.codebook import Codebook, new_codebook
 from fsm_recorder.exceptions import CodebookError
 
 
@@ -22,6 +24,8 @@ class CodebookStore:
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = Path(directory) if directory is not None else config.codebook_dir()
         self._cache: dict[str, Codebook] = {}
+        self._latest: dict[str, Codebook | None] = {}
+        self._derived: dict[str, Codebook] = {}
 
     def save(self, codebook: Codebook) -> str:
         """Store `codebook` (once per fingerprint) and return its fingerprint."""
@@ -36,6 +40,11 @@ class CodebookStore:
                 handle.write(codebook.to_json())
             os.replace(tmp, path)
         self._cache[fingerprint] = codebook
+        known = self._latest.get(codebook.machine)
+        if codebook.machine in self._latest and (
+            known is None or codebook.version >= known.version
+        ):
+            self._latest[codebook.machine] = codebook
         return fingerprint
 
     def get(self, fingerprint: str) -> Codebook | None:
@@ -59,9 +68,9 @@ class CodebookStore:
         codebook = self.get(fingerprint)
         if codebook is None:
             raise CodebookError(
-                f"codebook {fingerprint} is not in the store {self.directory}: copy it from the "
-                "producing host (`fsm-recorder codebook export`) and `fsm-recorder codebook import` "
-                "it, or point FSM_RECORDER_CODEBOOKS at the right directory"
+                f"codebook {fingerprint} is not in the store {self.directory}: copy it from "
+                "the producing host (`fsm-recorder codebook export`), `fsm-recorder codebook "
+                "import` it, or point FSM_RECORDER_CODEBOOKS at the right directory"
             )
         return codebook
 
@@ -69,10 +78,32 @@ class CodebookStore:
         """Every codebook in the store, oldest version first."""
         if not self.directory.is_dir():
             return []
-        found = [self.get(p.stem) for p in sorted(self.directory.glob("*.json"))]
+        # pathlib's glob matches dot files: skip `save`'s temporary files, maybe half written.
+        paths = sorted(p for p in self.directory.glob("*.json") if not p.name.startswith("."))
+        found = [self.get(p.stem) for p in paths]
         return sorted((c for c in found if c is not None), key=lambda c: (c.machine, c.version))
 
     def latest(self, machine: str) -> Codebook | None:
-        """The newest codebook of a machine, the base its next version evolves from."""
-        versions = [c for c in self.all() if c.machine == machine]
-        return versions[-1] if versions else None
+        """The newest codebook of a machine, the base its next version evolves from.
+
+        The directory is read once per machine name; versions this store saves later are
+        tracked, versions other processes write meanwhile are not (they are still read by
+        fingerprint, and evolution keeps codes stable either way).
+        """
+        if machine not in self._latest:
+            versions = [c for c in self.all() if c.machine == machine]
+            self._latest[machine] = versions[-1] if versions else None
+        return self._latest[machine]
+
+    def codebook_for(self, machine: str, **definition: Any) -> Codebook:
+        """The codebook of a machine definition, evolved from the latest stored version.
+
+        Memoised per definition, so that an application building a machine per request derives
+        and evolves its codebook once, not on every construction.
+        """
+        key = json.dumps([machine, definition], sort_keys=True, default=list)
+        found = self._derived.get(key)
+        if found is None:
+            found = new_codebook(machine, previous=self.latest(machine), **definition)
+            self._derived[key] = found
+        return found

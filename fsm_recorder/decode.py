@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fsm_recorder import wire
 from fsm_recorder.codebook import Codebook
 from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.exceptions import CodebookError, DecodeError
-from fsm_recorder.session import STEP_KINDS, Session, Step
+from fsm_recorder.session import STEP_KINDS, Session, Step, StepKind
 
 Kind = wire.Kind
 _REASONS = {r.value: r.name.lower() for r in wire.Reason}
-_KIND_NAMES = {kind: STEP_KINDS[kind - 1] for kind in Kind if kind != Kind.ARGS}
+_KIND_NAMES: dict[int, StepKind] = {
+    kind: STEP_KINDS[kind - 1] for kind in Kind if kind != Kind.ARGS
+}
 
 
 @dataclass
@@ -51,16 +53,18 @@ class _Names:
 class SessionDecoder:
     """Accumulates frames from any source and yields decoded sessions."""
 
-    def __init__(self, codebooks: CodebookStore | None = None) -> None:
+    def __init__(
+        self, codebooks: CodebookStore | None = None, keys: wire.Opener | None = None
+    ) -> None:
         self.codebooks = codebooks if codebooks is not None else CodebookStore()
+        self.keys = keys
         self._sessions: dict[tuple[str, int], Session] = {}
         self._names: dict[str, _Names] = {}
         self._seqs: dict[str, set[int]] = {}
 
     def add_frame(self, data: bytes) -> wire.Frame:
         """Decode one frame and add its records; raises `DecodeError` or `CodebookError`."""
-        frame = wire.decode_frame(data)
-        self._seqs.setdefault(frame.producer, set()).update(r.seq for r in frame.records)
+        frame = wire.decode_frame(data, self.keys)
         for record in frame.records:
             self.add_record(frame, record)
         return frame
@@ -71,16 +75,24 @@ class SessionDecoder:
             self.add_frame(data)
 
     def add_record(self, frame: wire.Frame, record: wire.RawRecord) -> None:
-        """Add one raw record of `frame` (the archive feeds records one by one)."""
-        fingerprint = frame.sessions[record.session]
-        names = self._names_for(fingerprint)
+        """Add one raw record of `frame`; a record seen before (same producer and seq) is skipped.
+
+        That makes reading the archive and Redis together safe while a drained batch is still
+        being deleted from Redis.
+        """
+        seen = self._seqs.setdefault(frame.producer, set())
+        if record.seq in seen:
+            return
+        names = self._names_for(frame.sessions[record.session])
         session = self._session(frame, record, names)
         if record.kind == Kind.SESSION_START:
             session.id = record.payload.decode(errors="replace")
         if record.kind == Kind.ARGS:
             self._attach_args(session, record)
-            return
-        session.steps.append(self._step(record, names))
+        else:
+            session.steps.append(self._step(record, names))
+        # Only now: a record that failed (codebook not imported yet) can be added again later.
+        seen.add(record.seq)
 
     def sessions(self) -> list[Session]:
         """Every session seen so far, steps in sequence order, oldest session first."""
@@ -148,14 +160,21 @@ class SessionDecoder:
             args = json.loads(record.payload)
         except ValueError as exc:
             raise DecodeError(f"record {record.seq} carries malformed arguments") from exc
-        for index in range(len(session.steps) - 1, -1, -1):
-            step = session.steps[index]
-            if step.kind == "event" and step.args is None:
-                session.steps[index] = Step(**{**step.to_dict(), "args": args})
-                return
+        # The arguments belong to the session's event recorded just before them, whatever order
+        # frames arrived in.
+        events = [
+            (step.seq, index)
+            for index, step in enumerate(session.steps)
+            if step.kind == "event" and step.seq < record.seq
+        ]
+        if events:
+            _, index = max(events)
+            session.steps[index] = replace(session.steps[index], args=args)
 
 
-def decode_sessions(frames: Iterable[bytes], codebooks: CodebookStore | None = None) -> list[Session]:
+def decode_sessions(
+    frames: Iterable[bytes], codebooks: CodebookStore | None = None
+) -> list[Session]:
     """Decode frames into sessions in one call."""
     decoder = SessionDecoder(codebooks)
     decoder.add_frames(frames)

@@ -30,13 +30,14 @@ from transitions.extensions.nesting import (
     NestedTransition,
 )
 
+from fsm_recorder.exceptions import ConfigError
 from fsm_recorder.recorder import Recorder, get_default_recorder
 from fsm_recorder.tap import Tap
 from fsm_recorder.wire import Kind, Reason
 
-
-def _tap(machine: Any) -> Tap | None:
-    return getattr(machine, "_fsmr", None)
+# Hooks run for every record: they look the tap up inline and pass plain ints (docs/benchmarks.md).
+_ENTER = int(Kind.ENTER)
+_EXIT = int(Kind.EXIT)
 
 
 def _reason(event: Any, state: Any) -> Reason:
@@ -49,15 +50,15 @@ class RecordingStateMixin:
     """Records entry and exit of a state (at whatever nesting level it sits)."""
 
     def enter(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
-            tap.step(Kind.ENTER, event_data.event, self, event_data.model)
+            tap.step(_ENTER, event_data.event, self, event_data.model)
         super().enter(event_data)  # type: ignore[misc]
 
     def exit(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
-            tap.step(Kind.EXIT, event_data.event, self, event_data.model)
+            tap.step(_EXIT, event_data.event, self, event_data.model)
         super().exit(event_data)  # type: ignore[misc]
 
 
@@ -65,15 +66,15 @@ class AsyncRecordingStateMixin:
     """`RecordingStateMixin` for asyncio states."""
 
     async def enter(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
-            tap.step(Kind.ENTER, event_data.event, self, event_data.model)
+            tap.step(_ENTER, event_data.event, self, event_data.model)
         await super().enter(event_data)  # type: ignore[misc]
 
     async def exit(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
-            tap.step(Kind.EXIT, event_data.event, self, event_data.model)
+            tap.step(_EXIT, event_data.event, self, event_data.model)
         await super().exit(event_data)  # type: ignore[misc]
 
 
@@ -85,13 +86,14 @@ class RecordingTransitionMixin:
 
     def execute(self, event_data: Any) -> bool:
         result: bool = super().execute(event_data)  # type: ignore[misc]
-        tap = _tap(event_data.machine)
-        if result and not self.dest and tap is not None:
-            tap.transition(event_data.event.name, event_data.model, None)
+        if result and not self.dest:
+            tap = getattr(event_data.machine, "_fsmr", None)
+            if tap is not None:
+                tap.transition(event_data.event.name, event_data.model, None)
         return result
 
     def _change_state(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
             tap.transition(event_data.event.name, event_data.model, self.dest)
         super()._change_state(event_data)  # type: ignore[misc]
@@ -104,13 +106,14 @@ class AsyncRecordingTransitionMixin:
 
     async def execute(self, event_data: Any) -> bool:
         result: bool = await super().execute(event_data)  # type: ignore[misc]
-        tap = _tap(event_data.machine)
-        if result and not self.dest and tap is not None:
-            tap.transition(event_data.event.name, event_data.model, None)
+        if result and not self.dest:
+            tap = getattr(event_data.machine, "_fsmr", None)
+            if tap is not None:
+                tap.transition(event_data.event.name, event_data.model, None)
         return result
 
     async def _change_state(self, event_data: Any) -> None:
-        tap = _tap(event_data.machine)
+        tap = getattr(event_data.machine, "_fsmr", None)
         if tap is not None:
             tap.transition(event_data.event.name, event_data.model, self.dest)
         await super()._change_state(event_data)  # type: ignore[misc]
@@ -124,7 +127,7 @@ class RecordingEventMixin:
     machine: Any
 
     def _trigger(self, event_data: Any) -> bool:
-        tap = _tap(self.machine)
+        tap = getattr(self.machine, "_fsmr", None)
         if tap is None:
             return super()._trigger(event_data)  # type: ignore[misc, no-any-return]
         code, session = tap.event(self.name, event_data.model, event_data.kwargs)
@@ -133,6 +136,8 @@ class RecordingEventMixin:
         except BaseException as err:
             tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
             raise
+        if result and event_data.error is None and not tap.sync:
+            return result  # success in batched mode: no outcome record, nothing to commit
         reason = Reason.NO_TRANSITION if result else _reason(self, event_data.state)
         tap.outcome(code, session, event_data.model, result, event_data.error, reason)
         return result
@@ -145,7 +150,7 @@ class AsyncRecordingEventMixin:
     machine: Any
 
     async def _trigger(self, event_data: Any) -> bool:
-        tap = _tap(self.machine)
+        tap = getattr(self.machine, "_fsmr", None)
         if tap is None:
             return await super()._trigger(event_data)  # type: ignore[misc, no-any-return]
         code, session = tap.event(self.name, event_data.model, event_data.kwargs)
@@ -154,6 +159,8 @@ class AsyncRecordingEventMixin:
         except BaseException as err:
             tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
             raise
+        if result and event_data.error is None and not tap.sync:
+            return result  # success in batched mode: no outcome record, nothing to commit
         reason = Reason.NO_TRANSITION if result else _reason(self, event_data.state)
         tap.outcome(code, session, event_data.model, result, event_data.error, reason)
         return result
@@ -227,12 +234,41 @@ class RecordingMachineMixin:
     def session_id(self, model: Any = None) -> str:
         """The ID of the model's current session (the machine itself when it is the model)."""
         tap = self._require_tap()
-        return tap.recorder.session_id(tap.session(self if model is None else model))
+        number = tap.sessions.get(id(self if model is None else model))
+        if number is None:
+            raise ConfigError("that model is not recorded by this machine (add_model it first)")
+        return tap.recorder.session_id(number)
+
+    def detach(self) -> None:
+        """Stop recording this machine (replay drives machines without recording them)."""
+        self._fsmr = None
 
     @property
     def codebook(self) -> Any:
         """The codebook the machine's records reference right now."""
         return self._require_tap().codebook
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A tap holds a recorder (locks, a writer thread, a sink) and does not travel; transitions'
+        # machines pickle, so ours drop the tap and keep what `attach` needs to record again.
+        parent = getattr(super(), "__getstate__", None)
+        state = dict(parent() if parent is not None else self.__dict__)
+        tap = state.pop("_fsmr", None)
+        state["_fsmr"] = None
+        state["_fsmr_settings"] = tap.settings() if tap is not None else None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """An unpickled machine records into the default recorder of its process, same settings."""
+        state = dict(state)
+        settings = state.pop("_fsmr_settings", None)
+        parent = getattr(super(), "__setstate__", None)
+        if parent is not None:
+            parent(state)
+        else:
+            self.__dict__.update(state)
+        if settings is not None:
+            attach(self, **settings)  # type: ignore[arg-type]
 
     def _require_tap(self) -> Tap:
         if self._fsmr is None:
@@ -253,14 +289,31 @@ class NestedRecordingMachineMixin(RecordingMachineMixin):
         except BaseException as err:
             tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
             raise
-        reason = Reason.NO_TRANSITION if result else self._nested_reason(event_data, trigger)
+        if result and event_data.error is None and not tap.sync:
+            return result  # success in batched mode: no outcome record, nothing to commit
+        reason = Reason.NO_TRANSITION if result else _nested_reason(self, event_data, trigger)
         tap.outcome(code, session, event_data.model, result, event_data.error, reason)
         return result
 
-    def _nested_reason(self, event_data: Any, trigger: str) -> Reason:
-        states = listify(getattr(event_data.model, self.model_attribute))  # type: ignore[attr-defined]
-        triggers = self.get_triggers(*states)  # type: ignore[attr-defined]
-        return Reason.CONDITIONS if trigger in triggers else Reason.NO_TRANSITION
+    def to_state(self, model: Any, state_name: str, *args: Any, **kwargs: Any) -> None:
+        """`model.to(state)` runs a transition without an event: record it as the event "to"."""
+        tap = self._fsmr
+        if tap is None:
+            return super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        code, session = tap.event("to", model, kwargs)
+        try:
+            super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc]
+        except BaseException as err:
+            tap.outcome(code, session, model, False, err, Reason.NO_TRANSITION)
+            raise
+        tap.outcome(code, session, model, True, None, Reason.NO_TRANSITION)
+        return None
+
+
+def _nested_reason(machine: Any, event_data: Any, trigger: str) -> Reason:
+    """A failed nested event: was there a transition whose conditions failed, or none at all?"""
+    states = listify(getattr(event_data.model, machine.model_attribute))
+    return Reason.CONDITIONS if trigger in machine.get_triggers(*states) else Reason.NO_TRANSITION
 
 
 class AsyncNestedRecordingMachineMixin(RecordingMachineMixin):
@@ -276,7 +329,9 @@ class AsyncNestedRecordingMachineMixin(RecordingMachineMixin):
         except BaseException as err:
             tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
             raise
-        reason = Reason.NO_TRANSITION if result else Reason.CONDITIONS
+        if result and event_data.error is None and not tap.sync:
+            return result  # success in batched mode: no outcome record, nothing to commit
+        reason = Reason.NO_TRANSITION if result else _nested_reason(self, event_data, trigger)
         tap.outcome(code, session, event_data.model, result, event_data.error, reason)
         return result
 
@@ -301,27 +356,27 @@ class RecordedNestedTransition(RecordingTransitionMixin, NestedTransition):
     """A `NestedTransition` that records itself."""
 
 
-class RecordedAsyncState(AsyncRecordingStateMixin, AsyncState):
+class RecordedAsyncState(AsyncRecordingStateMixin, AsyncState):  # type: ignore[misc]
     """An `AsyncState` that records its entry and exit."""
 
 
-class RecordedAsyncTransition(AsyncRecordingTransitionMixin, AsyncTransition):
+class RecordedAsyncTransition(AsyncRecordingTransitionMixin, AsyncTransition):  # type: ignore[misc]
     """An `AsyncTransition` that records itself."""
 
 
-class RecordedAsyncEvent(AsyncRecordingEventMixin, AsyncEvent):
+class RecordedAsyncEvent(AsyncRecordingEventMixin, AsyncEvent):  # type: ignore[misc]
     """An `AsyncEvent` that records reception and outcome."""
 
 
-class RecordedNestedAsyncState(AsyncRecordingStateMixin, NestedAsyncState):
+class RecordedNestedAsyncState(AsyncRecordingStateMixin, NestedAsyncState):  # type: ignore[misc]
     """A `NestedAsyncState` that records its entry and exit."""
 
 
-class RecordedNestedAsyncTransition(AsyncRecordingTransitionMixin, NestedAsyncTransition):
+class RecordedNestedAsyncTransition(AsyncRecordingTransitionMixin, NestedAsyncTransition):  # type: ignore[misc]
     """A `NestedAsyncTransition` that records itself."""
 
 
-class RecordedMachine(RecordingMachineMixin, Machine):  # type: ignore[misc]
+class RecordedMachine(RecordingMachineMixin, Machine):
     """Drop-in `transitions.Machine` that records every step; extra keyword `recorder=`."""
 
     state_cls = RecordedState
@@ -329,7 +384,7 @@ class RecordedMachine(RecordingMachineMixin, Machine):  # type: ignore[misc]
     event_cls = RecordedEvent
 
 
-class RecordedHierarchicalMachine(NestedRecordingMachineMixin, HierarchicalMachine):  # type: ignore[misc]
+class RecordedHierarchicalMachine(NestedRecordingMachineMixin, HierarchicalMachine):
     """Drop-in `HierarchicalMachine` that records every step at every nesting level."""
 
     state_cls = RecordedNestedState
@@ -337,10 +392,10 @@ class RecordedHierarchicalMachine(NestedRecordingMachineMixin, HierarchicalMachi
     event_cls = NestedEvent
 
 
-class RecordedAsyncMachine(RecordingMachineMixin, AsyncMachine):  # type: ignore[misc]
+class RecordedAsyncMachine(RecordingMachineMixin, AsyncMachine):
     """Drop-in `AsyncMachine` that records every step."""
 
-    state_cls = RecordedAsyncState
+    state_cls = RecordedAsyncState  # type: ignore[assignment]  # transitions' stub is too narrow
     transition_cls = RecordedAsyncTransition
     event_cls = RecordedAsyncEvent
 
@@ -355,7 +410,8 @@ class RecordedHierarchicalAsyncMachine(  # type: ignore[misc]
     event_cls = NestedAsyncEvent
 
 
-def _default_name(machine: Machine, name: str | None) -> str:
+def default_name(machine: Machine, name: str | None) -> str:
+    """`name`, else the class of the machine's only model, else the machine's class."""
     if name:
         return name
     models = [m for m in machine.models if m is not machine]
@@ -375,12 +431,12 @@ def attach(
     tap = Tap(
         machine,
         recorder if recorder is not None else get_default_recorder(),
-        name=_default_name(machine, name),
+        name=default_name(machine, name),
         session_id=session_id,
         record_args=record_args,
         exceptions=exceptions,
     )
-    machine._fsmr = tap  # type: ignore[attr-defined]  # noqa: SLF001
+    machine._fsmr = tap  # type: ignore[attr-defined]
     for model in machine.models:
         tap.open(model)
     return tap

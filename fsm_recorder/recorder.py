@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import signal
 import socket
 import threading
 import time
@@ -18,23 +19,50 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from fsm_recorder import wire
+from fsm_recorder import config, wire
 from fsm_recorder.codebook import Codebook
 from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.exceptions import ConfigError, FsmRecorderError, SinkError
+from fsm_recorder.delivery import Delivery, PreviousRun, check_name
+from fsm_recorder.exceptions import ConfigError, FsmRecorderError
 from fsm_recorder.sinks.base import Sink
 from fsm_recorder.sinks.memory import MemorySink
+from fsm_recorder.sinks.spill import DEFAULT_MAX_BYTES, Checkpoint
+
+if TYPE_CHECKING:
+    from fsm_recorder.crypto import PublicKey
 
 Mode = Literal["batched", "sync"]
 Emit = Callable[[int, int, int, int, int], None]
 _LIVE: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
 
+class Slots(NamedTuple):
+    """The hot path's parts, for taps that inline `emit` (a Python call less per record).
+
+    Use exactly as `emit` does: `if len(buf) < cap: append(pack(kind, 0, a, b, c, session,
+    time.time_ns()))` else `drop(1)`. `buf` is never replaced, so the parts stay valid for the
+    recorder's lifetime (also across fork).
+    """
+
+    buf: bytearray
+    append: Callable[[bytes], None]
+    cap: int
+    pack: Callable[..., bytes]
+    drop: Callable[[int], None]
+
+
 @dataclass(frozen=True)
 class RecorderStats:
-    """Counts of one producer. Invariant: produced == written + dropped + pending."""
+    """Counts of one producer. Invariant: produced == written + dropped + pending.
+
+    `pending` includes `spilled` (records in the local spill file, replayed when the sink
+    returns). `previous` reports earlier producers of the same name that died before delivering
+    everything (see `PreviousRun`); their records are not in this producer's counts.
+    """
 
     producer: str
     produced: int
@@ -43,6 +71,8 @@ class RecorderStats:
     pending: int
     dropped_by_reason: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    spilled: int = 0
+    previous: tuple[PreviousRun, ...] = ()
 
 
 class Recorder:
@@ -57,6 +87,13 @@ class Recorder:
         buffer_records: Records the in-process buffer holds before new ones are dropped (counted).
         backlog_records: Records kept for retry while the sink fails, before they count as lost.
         codebooks: Where codebooks are stored; default the per-host codebook store.
+        name: A stable name for this application (letters, digits, ``_``, ``-``): a restarted
+            process of the same name replays what a killed one spilled and reports its losses.
+        spill: Directory of the local spill files; None: ``<runtime dir>/spill`` when writing to
+            Redis, off for other sinks; False: off (records beyond the backlog are lost).
+        spill_bytes: Size cap of this producer's spill file.
+        encrypt_to: The archive's public key (`fsm_recorder.crypto`, extra ``crypto``): frames
+            leave the process encrypted, only the private key's holder can decode them.
     """
 
     def __init__(
@@ -70,22 +107,36 @@ class Recorder:
         backlog_records: int = 1_048_576,
         codebooks: CodebookStore | None = None,
         compress: bool = True,
+        name: str | None = None,
+        spill: str | os.PathLike[str] | bool | None = None,
+        spill_bytes: int = DEFAULT_MAX_BYTES,
+        encrypt_to: PublicKey | None = None,
     ) -> None:
         if mode not in ("batched", "sync"):
             raise ConfigError(f"unknown recorder mode {mode!r}: use 'batched' or 'sync'")
         if flush_interval <= 0 or buffer_records <= 0 or backlog_records < 0:
             raise ConfigError("flush_interval and buffer_records must be positive")
+        spill_dir = _spill_dir(spill, default=sink is None)
         if sink is None:
             from fsm_recorder.sinks.redis import RedisSink
 
             sink = RedisSink(url)
         self.sink = sink
+        self._seal = encrypt_to.seal if encrypt_to is not None else None
+        self._delivery = Delivery(
+            sink,
+            name=check_name(name),
+            backlog_records=backlog_records,
+            spill_dir=spill_dir,
+            spill_bytes=spill_bytes,
+            lose=self._lose,
+            note=self.note,
+        )
         self.mode: Mode = mode
         self.sync = mode == "sync"
         self.codebooks = codebooks if codebooks is not None else CodebookStore()
         self._interval = flush_interval
         self._cap = buffer_records * wire.SLOT
-        self._backlog_cap = backlog_records
         self._compress = compress
         self._buf = bytearray()
         self.emit: Emit = self._make_emit()
@@ -100,16 +151,15 @@ class Recorder:
         self._session_numbers = itertools.count(1)
         self._reset_producer()
         _LIVE.add(self)
+        _chain_sigterm()
         self._start_writer()
 
     # -- hot path -------------------------------------------------------------------------------
     def _make_emit(self) -> Emit:
-        append = self._buf.extend
         buf = self._buf
-        cap = self._cap
-        pack = wire.RECORD.pack
+        self.slots = Slots(buf, buf.extend, self._cap, wire.RECORD.pack, self._drop_full)
+        buf, append, cap, pack, drop = self.slots
         now = time.time_ns
-        drop = self._drop_full
 
         def emit(kind: int, a: int, b: int, c: int, session: int) -> None:
             if len(buf) < cap:
@@ -198,7 +248,7 @@ class Recorder:
         with self._ship_lock:
             try:
                 self._ship_locked()
-            except Exception:  # noqa: BLE001 - the writer must survive anything; counted below
+            except Exception:
                 self.note("writer")
 
     def _ship_locked(self) -> None:
@@ -209,7 +259,8 @@ class Recorder:
             self._frame(data)
         for number in ended:
             self._sessions.pop(number, None)
-        self._write_backlog()
+        self._delivery.deliver()
+        self._delivery.checkpoint(self._checkpoint())
 
     def _frame(self, data: bytes) -> None:
         count = wire.count_records(data)
@@ -223,36 +274,36 @@ class Recorder:
             sessions=sessions,
             compress=self._compress,
         )
-        # Records dropped on the hot path leave a gap in the sequence after this frame.
+        if self._seal is not None:
+            frame = self._seal(frame)
+        # Records dropped before framing leave a gap in the sequence after this frame.
         with self._count_lock:
-            gap = self._dropped_total - self._gap_accounted
+            gap = self._unframed - self._gap_accounted
             self._gap_accounted += gap
         self._next_seq += count + gap
-        self._backlog.append((frame, count))
-        self._backlog_records += count
+        self._delivery.add(frame, count)
 
-    def _write_backlog(self) -> None:
-        if not self._backlog:
-            return
-        frames = [frame for frame, _ in self._backlog]
-        try:
-            self.sink.write(frames, self._backlog_records)
-        except SinkError:
-            self.note("sink")
-            self._trim_backlog()
-            return
-        self._written += self._backlog_records
-        self._backlog.clear()
-        self._backlog_records = 0
-
-    def _trim_backlog(self) -> None:
-        while self._backlog and self._backlog_records > self._backlog_cap:
-            _, count = self._backlog.pop(0)
-            self._backlog_records -= count
-            self._count("sink_unavailable", count)
+    def _checkpoint(self) -> Checkpoint:
+        with self._count_lock:
+            lost = self._dropped_total
+        return Checkpoint(
+            producer=self._producer,
+            pid=self._pid,
+            numbered=self._next_seq,
+            written=self._delivery.written,
+            lost=lost,
+        )
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _count(self, reason: str, records: int) -> None:
+        """Count records lost before framing: they never get a sequence number (a gap)."""
+        with self._count_lock:
+            self._dropped[reason] += records
+            self._dropped_total += records
+            self._unframed += records
+
+    def _lose(self, reason: str, records: int) -> None:
+        """Count framed records lost on the way to the sink (their numbers are taken)."""
         with self._count_lock:
             self._dropped[reason] += records
             self._dropped_total += records
@@ -266,13 +317,11 @@ class Recorder:
         self._producer = os.urandom(8)
         self._pid = os.getpid()
         self._next_seq = 0
-        self._written = 0
         self._dropped: Counter[str] = Counter()
         self._dropped_total = 0
+        self._unframed = 0
         self._gap_accounted = 0
         self._errors: Counter[str] = Counter()
-        self._backlog: list[tuple[bytes, int]] = []
-        self._backlog_records = 0
 
     @property
     def producer(self) -> str:
@@ -280,10 +329,20 @@ class Recorder:
         return self._producer.hex()
 
     def stats(self) -> RecorderStats:
-        """Counts since this producer started (or since fork in a child)."""
-        with self._ship_lock:
-            pending = wire.count_records(bytes(self._buf)) + self._backlog_records
-            written = self._written
+        """Counts since this producer started (or since fork in a child).
+
+        Never waits on a writer cycle that is stuck in a sink write: then the snapshot is taken
+        without the writer's lock and may be off by the frame being moved.
+        """
+        locked = self._ship_lock.acquire(timeout=0.01)
+        try:
+            pending = wire.count_records(bytes(self._buf)) + self._delivery.pending
+            written = self._delivery.written
+            spilled = self._delivery.spilled
+            previous = tuple(self._delivery.previous)
+        finally:
+            if locked:
+                self._ship_lock.release()
         with self._count_lock:
             dropped = dict(self._dropped)
             errors = dict(self._errors)
@@ -296,6 +355,8 @@ class Recorder:
             pending=pending,
             dropped_by_reason=dropped,
             errors=errors,
+            spilled=spilled,
+            previous=previous,
         )
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -306,19 +367,40 @@ class Recorder:
             self._ship_locked()
         finally:
             self._ship_lock.release()
-        return not self._backlog and not self._buf
+        return not self._delivery.pending and not self._buf
 
-    def close(self) -> None:
-        """Flush and stop the writer; idempotent, also run at interpreter exit."""
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush, spill what the sink does not take, stop the writer; idempotent, run at exit.
+
+        Waits at most about `timeout` seconds for a writer cycle in progress (a hanging server)
+        plus one sink write; what is not written by then is spilled for the next start.
+        """
         if self._closed:
             return
         self._closed = True
         self._wake.set()
         writer = getattr(self, "_writer", None)
         if writer is not None and writer.is_alive() and writer is not threading.current_thread():
-            writer.join(timeout=2 * self._interval + 1)
-        self._ship()
+            writer.join(timeout=timeout)
+        if not self._ship_lock.acquire(timeout=timeout):
+            self.note("close_timeout")  # a signal arrived mid-cycle on this very thread
+            return
+        try:
+            self._final_ship()
+        finally:
+            self._ship_lock.release()
         self.sink.close()
+
+    def _final_ship(self) -> None:
+        try:
+            data = bytes(self._buf)
+            del self._buf[: len(data)]
+            if data:
+                self._frame(data)
+            self._delivery.deliver(force=True)
+            self._delivery.close(self._checkpoint())
+        except Exception:
+            self.note("writer")
 
     def __enter__(self) -> Recorder:
         return self
@@ -333,6 +415,7 @@ class Recorder:
         self._wake = threading.Event()
         self._ended = set()
         self._reset_producer()
+        self._delivery.after_fork()
         self.sink.after_fork()
         for number, sid in list(self._open.items()):
             self._emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode())
@@ -345,9 +428,52 @@ def _close_all() -> None:
         recorder.close()
 
 
+def _spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) -> Path | None:
+    if spill is None:
+        spill = default
+    if spill is True:
+        return config.runtime_dir() / "spill"
+    if spill is False:
+        return None
+    return Path(spill)
+
+
+_sigterm_chained = False
+
+
+def _chain_sigterm() -> None:
+    """Flush every recorder on SIGTERM, then do what the handler we replace would have done.
+
+    Only from the main thread, only once, and never over an ignored SIGTERM. A handler the
+    application installs later replaces ours: it should call `close_all()` itself.
+    """
+    global _sigterm_chained  # noqa: PLW0603 - once per process
+    if _sigterm_chained or threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        return
+    _sigterm_chained = True
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        close_all()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def close_all() -> None:
+    """Close every live recorder (flush, spill the rest): for the application's own handlers."""
+    _close_all()
+
+
 def _after_fork() -> None:
     for recorder in list(_LIVE):
-        recorder._after_fork_in_child()  # noqa: SLF001 - the module owns the fork protocol
+        recorder._after_fork_in_child()
 
 
 atexit.register(_close_all)
@@ -368,7 +494,7 @@ def get_default_recorder() -> Recorder:
 
 def set_default_recorder(recorder: Recorder | None) -> Recorder | None:
     """Replace the process-wide recorder (None: create a fresh one on next use); returns the old."""
-    global _default  # noqa: PLW0603
+    global _default
     with _default_lock:
         previous, _default = _default, recorder
         return previous

@@ -127,6 +127,8 @@ class Session:
         State names are cut to their first `level` path parts; exits/enters of inner states and
         transitions that stay inside one collapsed state disappear.
         """
+        if level is not None and level < 1:
+            raise ValueError(f"nesting level must be 1 or more (or None for all), not {level}")
         if level is None or not self.separator:
             return self
         cut = _truncator(self.separator, level)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -17,10 +18,12 @@ from transitions import Machine
 from transitions.extensions.nesting import HierarchicalMachine
 
 from fsm_recorder import wire
-from fsm_recorder.codebook import Codebook, new_codebook
+from fsm_recorder.codebook import Codebook
 from fsm_recorder.recorder import Recorder
 
 Kind = wire.Kind
+_EVENT = int(Kind.EVENT)
+_TRANSITION = int(Kind.TRANSITION)
 _ARG_TYPES = (str, int, float, bool, type(None))
 
 
@@ -86,7 +89,18 @@ def _nested_transitions(
 
 
 class Tap:
-    """Per-machine recording state. Everything here runs on the caller's thread."""
+    """Per-machine recording state. Everything here runs on the caller's thread.
+
+    The hooks call three closures bound by `_bind_hot_path`:
+
+    - ``event(name, model, kwargs) -> (event code, session)``: an event is being processed.
+    - ``transition(event name, model, dest)``: a transition to `dest` (falsy: internal) is taken.
+    - ``step(kind, event, state, model)``: a state is exited or entered (`Kind.EXIT`/`ENTER`).
+    """
+
+    event: Callable[[str, object, Mapping[str, object]], tuple[int, int]]
+    transition: Callable[[str, object, object], None]
+    step: Callable[[int, object, object, object], None]
 
     def __init__(
         self,
@@ -113,19 +127,19 @@ class Tap:
 
     # -- codebook -------------------------------------------------------------------------------
     def _derive(self, exceptions: Iterable[str] = ()) -> Codebook:
-        previous = self.recorder.codebooks.latest(self.name)
-        return new_codebook(
+        return self.recorder.codebooks.codebook_for(
             self.name,
-            previous=previous,
-            exceptions=exceptions,
+            exceptions=list(exceptions),
             event_args=self.record_args,
             **describe(self.machine),
         )
 
     def _tables(self, codebook: Codebook) -> None:
-        self.state_codes: dict[object, int] = dict(codebook.states)
+        self.state_codes: dict[object, int] = {}
+        self.state_codes.update(codebook.states)
         self.event_codes: dict[str, int] = dict(codebook.events)
         self.exception_codes: dict[str, int] = dict(codebook.exceptions)
+        self._bind_hot_path()
 
     def refresh(self, extra_exceptions: Iterable[str] = ()) -> None:
         """The definition changed or a new name turned up: evolve the codebook (slow path)."""
@@ -172,7 +186,17 @@ class Tap:
         if not self.nested:
             return local
         scope = self.machine.get_global_name(join=False)
-        return str(self.machine.state_cls.separator.join([*scope, local]))
+        separator: str = getattr(self.machine.state_cls, "separator", "_")
+        return separator.join([*scope, local])
+
+    def settings(self) -> dict[str, Any]:
+        """The `attach` keywords that connect a copy of the machine (unpickled) the same way."""
+        return {
+            "name": self.name,
+            "session_id": self._session_id,
+            "record_args": self.record_args,
+            "exceptions": list(self.exception_codes),
+        }
 
     # -- sessions ---------------------------------------------------------------------------------
     def open(self, model: object, session_id: object = None) -> int:
@@ -181,9 +205,7 @@ class Tap:
         sid = session_id if session_id is not None else self._session_id
         if callable(sid):
             sid = sid(model)
-        number, _ = self.recorder.open_session(
-            self.codebook, None if sid is None else str(sid)
-        )
+        number, _ = self.recorder.open_session(self.codebook, None if sid is None else str(sid))
         self.sessions[id(model)] = number
         return number
 
@@ -199,15 +221,6 @@ class Tap:
         return number if number is not None else self.open(model)
 
     # -- records ----------------------------------------------------------------------------------
-    def event(self, name: str, model: object, kwargs: Mapping[str, object]) -> tuple[int, int]:
-        """Record an event received; returns (event code, session) for the outcome record."""
-        session = self.session(model)
-        code = self.event_code(name)
-        self.emit(Kind.EVENT, code, self.model_state_code(model), 0, session)
-        if name in self.record_args:
-            self._args(name, code, session, kwargs)
-        return code, session
-
     def _args(self, name: str, code: int, session: int, kwargs: Mapping[str, object]) -> None:
         values: dict[str, object] = {}
         for arg in self.record_args[name]:
@@ -235,8 +248,13 @@ class Tap:
             if exception_name(error) == "MachineError":
                 self.emit(Kind.REJECTED, code, self.model_state_code(model), 3, session)
             else:
-                self.emit(Kind.EXCEPTION, code, self.model_state_code(model),
-                          self.exception_code(error), session)
+                self.emit(
+                    Kind.EXCEPTION,
+                    code,
+                    self.model_state_code(model),
+                    self.exception_code(error),
+                    session,
+                )
         elif not result:
             self.emit(Kind.REJECTED, code, self.model_state_code(model), reason, session)
         if self.sync:
@@ -251,18 +269,120 @@ class Tap:
             code = self.exception_codes.get(name, 0)
         return code
 
-    def transition(self, event: str, model: object, dest: object) -> None:
-        """Record a transition: event, the model's state now, and the full destination."""
-        self.emit(
-            Kind.TRANSITION,
-            self.event_code(event),
-            self.model_state_code(model),
-            self.state_code(self.full_name(dest)) if dest else 0,
-            self.session(model),
-        )
+    # -- hot path ---------------------------------------------------------------------------------
+    def _bind_hot_path(self) -> None:
+        """(Re)build the per-record closures over the current code tables.
 
-    def step(self, kind: Kind, event: object, state: object, model: object) -> None:
-        """Record a state exit or entry."""
-        name = getattr(event, "name", "")
-        self.emit(kind, self.event_code(name) if name else 0, self.state_code(state), 0,
-                  self.session(model))
+        Every record of a trigger goes through one of these, so they read everything from
+        closure cells, take the known-name path with one dict lookup per code and append the
+        slot inline (`Recorder.slots`) instead of calling `emit`: docs/benchmarks.md has the
+        profile. Misses fall back to the methods above, which evolve the codebook.
+        """
+        states, attribute = self.state_codes, self.machine.model_attribute
+        model_state_code = self.model_state_code
+
+        def model_state(model: object) -> int:
+            try:
+                code = states.get(getattr(model, attribute, None))
+            except TypeError:  # parallel states: a list has no code
+                return 0
+            return model_state_code(model) if code is None else code
+
+        self.event = self._event_hook(model_state)
+        self.transition = self._transition_hook(model_state)
+        self.step = self._step_hook()
+
+    def _event_hook(
+        self, model_state: Callable[[object], int]
+    ) -> Callable[[str, object, Mapping[str, object]], tuple[int, int]]:
+        buf, append, cap, pack, drop = self.recorder.slots
+        now, sessions, events, record_args = (
+            time.time_ns,
+            self.sessions,
+            self.event_codes,
+            self.record_args,
+        )
+        session_of, event_code, args = self.session, self.event_code, self._args
+
+        def event(name: str, model: object, kwargs: Mapping[str, object]) -> tuple[int, int]:
+            session = sessions.get(id(model))
+            if session is None:
+                session = session_of(model)
+            code = events.get(name)
+            if code is None:
+                code = event_code(name)
+            state = model_state(model)
+            if len(buf) < cap:
+                append(pack(_EVENT, 0, code, state, 0, session, now()))
+            else:
+                drop(1)
+            if name in record_args:
+                args(name, code, session, kwargs)
+            return code, session
+
+        return event
+
+    def _transition_hook(
+        self, model_state: Callable[[object], int]
+    ) -> Callable[[str, object, object], None]:
+        buf, append, cap, pack, drop = self.recorder.slots
+        now, sessions, events, states = (
+            time.time_ns,
+            self.sessions,
+            self.event_codes,
+            self.state_codes,
+        )
+        session_of, event_code, state_code, full_name = (
+            self.session,
+            self.event_code,
+            self.state_code,
+            self.full_name,
+        )
+        nested = self.nested
+
+        def transition(name: str, model: object, dest: object) -> None:
+            code = events.get(name)
+            if code is None:
+                code = event_code(name)
+            state = model_state(model)
+            if not dest:
+                target = 0
+            elif nested:  # a nested destination is relative to the scope being processed
+                target = state_code(full_name(dest))
+            else:
+                found = states.get(dest)
+                target = state_code(dest) if found is None else found
+            session = sessions.get(id(model))
+            if session is None:
+                session = session_of(model)
+            if len(buf) < cap:
+                append(pack(_TRANSITION, 0, code, state, target, session, now()))
+            else:
+                drop(1)
+
+        return transition
+
+    def _step_hook(self) -> Callable[[int, object, object, object], None]:
+        buf, append, cap, pack, drop = self.recorder.slots
+        now, sessions, events, states = (
+            time.time_ns,
+            self.sessions,
+            self.event_codes,
+            self.state_codes,
+        )
+        session_of, event_code, state_code = self.session, self.event_code, self.state_code
+
+        def step(kind: int, event: object, state: object, model: object) -> None:
+            name = getattr(event, "name", "")
+            code = (events.get(name) or event_code(name)) if name else 0
+            found = states.get(state)
+            where = state_code(state) if found is None else found
+            session = sessions.get(id(model))
+            if session is None:
+                session = session_of(model)
+            if len(buf) < cap:
+                append(pack(kind, 0, code, where, 0, session, now()))
+            else:
+                drop(1)
+
+        return step

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from fsm_recorder.exceptions import DecodeError
 
@@ -24,6 +25,7 @@ PAYLOAD_PER_SLOT = SLOT - 1
 FLAG_DEFLATE = 0x01
 FLAG_ENCRYPTED = 0x02
 KNOWN_FLAGS = FLAG_DEFLATE | FLAG_ENCRYPTED
+FLAGS_OFFSET = 3
 
 RECORD = struct.Struct("<BBHHHIQ")
 HEADER = struct.Struct("<2sBB8sQIIB")
@@ -52,6 +54,14 @@ class Reason(IntEnum):
     NO_TRANSITION = 1
     CONDITIONS = 2
     MACHINE_ERROR = 3
+
+
+class Opener(Protocol):
+    """Decrypts an encrypted frame body (`fsm_recorder.crypto.KeyRing` is one)."""
+
+    def open(self, head: bytes, sealed: bytes) -> bytes:
+        """The plain body of a frame whose clear part is `head`; raises `DecodeError`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +122,10 @@ def encode_frame(
     sessions: Mapping[int, str],
     compress: bool = True,
 ) -> bytes:
-    """Wrap a run of record slots into one frame; `sessions` maps session -> codebook fingerprint."""
+    """Wrap a run of slots into one frame; `sessions` maps session -> codebook fingerprint."""
     count = count_records(slots)
-    host_bytes = host.encode()[:255]
+    # Cut at 255 bytes without splitting a character, or the frame would not decode.
+    host_bytes = host.encode()[:255].decode(errors="ignore").encode()
     body = b"".join(slots[i::SLOT] for i in range(SLOT))
     flags = 0
     if compress:
@@ -127,17 +138,55 @@ def encode_frame(
     return header + host_bytes + COUNT.pack(len(sessions)) + table + body
 
 
-def decode_frame(frame: bytes) -> Frame:
-    """Decode one frame; anything malformed raises `DecodeError` and nothing else."""
+def decode_frame(frame: bytes, keys: Opener | None = None) -> Frame:
+    """Decode one frame; anything malformed raises `DecodeError` and nothing else.
+
+    An encrypted frame is opened with `keys`, by default the private keys named in
+    ``FSM_RECORDER_KEYS`` (`fsm_recorder.crypto.default_keyring`).
+    """
     try:
-        return _decode(memoryview(frame))
+        return _decode(memoryview(frame), keys)
     except DecodeError:
         raise
     except (struct.error, zlib.error, ValueError, IndexError, TypeError) as exc:
         raise DecodeError(f"malformed frame: {exc}") from exc
 
 
-def _decode(frame: memoryview) -> Frame:
+def split_frame(frame: bytes) -> tuple[bytes, bytes]:
+    """A frame's clear part (header, host, session table) and its body."""
+    view = memoryview(frame)
+    offset = _clear_part(view, _header(view)[-1])[2]
+    return frame[:offset], frame[offset:]
+
+
+def with_flags(head: bytes, flags: int) -> bytes:
+    """A frame's clear part with `flags` set in its header."""
+    return head[:FLAGS_OFFSET] + bytes((head[FLAGS_OFFSET] | flags,)) + head[FLAGS_OFFSET + 1 :]
+
+
+def _decode(frame: memoryview, keys: Opener | None) -> Frame:
+    _, _, flags, producer, first_seq, count, pid, host_len = _header(frame)
+    host, sessions, offset = _clear_part(frame, host_len)
+    body = bytes(frame[offset:])
+    if flags & FLAG_ENCRYPTED:
+        body = _open(keys, bytes(frame[:offset]), body)
+    if flags & FLAG_DEFLATE:
+        body = _inflate(body)
+    records = tuple(_records(_unshuffle(body), first_seq, sessions))
+    if len(records) != count:
+        raise DecodeError(f"frame announces {count} records but holds {len(records)}")
+    return Frame(producer.hex(), pid, host, first_seq, sessions, records)
+
+
+def _open(keys: Opener | None, head: bytes, sealed: bytes) -> bytes:
+    if keys is None:
+        from fsm_recorder.crypto import default_keyring
+
+        keys = default_keyring()
+    return keys.open(head, sealed)
+
+
+def _header(frame: memoryview) -> tuple[bytes, int, int, bytes, int, int, int, int]:
     if len(frame) < HEADER.size:
         raise DecodeError(f"frame of {len(frame)} bytes is shorter than its header")
     magic, version, flags, producer, first_seq, count, pid, host_len = HEADER.unpack_from(frame)
@@ -147,8 +196,11 @@ def _decode(frame: memoryview) -> Frame:
         raise DecodeError(f"frame format version {version} is not supported (this code reads 1)")
     if flags & ~KNOWN_FLAGS:
         raise DecodeError(f"unknown frame flags {flags:#x}")
-    if flags & FLAG_ENCRYPTED:
-        raise DecodeError("frame is encrypted: decode it with the archive's private key")
+    return magic, version, flags, producer, first_seq, count, pid, host_len
+
+
+def _clear_part(frame: memoryview, host_len: int) -> tuple[str, dict[int, str], int]:
+    """Host, session table and the offset of the body."""
     offset = HEADER.size
     host = bytes(frame[offset : offset + host_len]).decode()
     offset += host_len
@@ -159,13 +211,15 @@ def _decode(frame: memoryview) -> Frame:
         num, fp = SESSION_ENTRY.unpack_from(frame, offset)
         sessions[num] = fp.hex()
         offset += SESSION_ENTRY.size
-    body = bytes(frame[offset:])
-    if flags & FLAG_DEFLATE:
-        body = zlib.decompress(body)
-    records = tuple(_records(_unshuffle(body), first_seq, sessions))
-    if len(records) != count:
-        raise DecodeError(f"frame announces {count} records but holds {len(records)}")
-    return Frame(producer.hex(), pid, host, first_seq, sessions, records)
+    return host, sessions, offset
+
+
+def _inflate(body: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    data = inflater.decompress(body)
+    if not inflater.eof or inflater.unused_data:
+        raise DecodeError("compressed frame body is truncated or followed by stray bytes")
+    return data
 
 
 def _unshuffle(body: bytes) -> bytes:

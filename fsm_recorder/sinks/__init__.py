@@ -1,4 +1,4 @@
-"""Where encoded frames go: a small protocol, a Redis sink for production, a memory sink for tests."""
+"""Where encoded frames go: a protocol, a Redis sink for production, a memory sink for tests."""
 
 from __future__ import annotations
 

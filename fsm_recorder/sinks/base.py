@@ -1,4 +1,4 @@
-"""The sink protocol: the writer thread hands it whole frames, it stores them or raises SinkError."""
+"""The sink protocol: the writer hands it whole frames; it stores them or raises SinkError."""
 
 from __future__ import annotations
 

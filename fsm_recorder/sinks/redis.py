@@ -8,14 +8,10 @@ import redis
 from redis.exceptions import RedisError
 
 from fsm_recorder import config
+from fsm_recorder.connection import redis_client
 from fsm_recorder.exceptions import SinkError
 
 FRAME_FIELD = b"f"
-
-
-def held_key(prefix: str | None = None) -> str:
-    """The counter of records held in Redis (the sink adds, the drain subtracts)."""
-    return f"{prefix or config.key_prefix()}:held"
 
 
 class RedisSink:
@@ -34,18 +30,12 @@ class RedisSink:
     ) -> None:
         self.url = config.check_url(url or config.default_url())
         self.stream = config.stream_key(prefix)
-        self.held = held_key(prefix)
+        self.held = config.held_key(prefix)
         self._timeout = timeout
         self._client = self._connect()
 
     def _connect(self) -> redis.Redis:
-        return redis.Redis.from_url(
-            self.url,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
-            retry_on_timeout=False,
-            retry=None,
-        )
+        return redis_client(self.url, timeout=self._timeout)
 
     def write(self, frames: Sequence[bytes], records: int) -> None:
         """Append the frames atomically; any Redis failure becomes a `SinkError`."""

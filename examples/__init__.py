@@ -1,0 +1,1 @@
+"""Examples of fsm-recorder, runnable and tested."""

@@ -1,0 +1,36 @@
+"""Drawing recorded sessions: PlantUML text, and images made from it by a local jar or a server.
+
+text = activity_diagram(session, level=1, timestamps="elapsed")
+write_diagram(text, Path("session.svg"))   # writes session.puml and session.svg
+"""
+
+from fsm_recorder.render.activity import activity_diagram
+from fsm_recorder.render.filters import narrow, parse_steps, parse_time
+from fsm_recorder.render.fold import Loop, fold
+from fsm_recorder.render.image import (
+    PlantUMLServer,
+    check_syntax,
+    find_jar,
+    render,
+    write_diagram,
+)
+from fsm_recorder.render.plantuml import Timestamps
+from fsm_recorder.render.sequence import sequence_diagram
+from fsm_recorder.render.state import state_diagram
+
+__all__ = [
+    "Loop",
+    "PlantUMLServer",
+    "Timestamps",
+    "activity_diagram",
+    "check_syntax",
+    "find_jar",
+    "fold",
+    "narrow",
+    "parse_steps",
+    "parse_time",
+    "render",
+    "sequence_diagram",
+    "state_diagram",
+    "write_diagram",
+]

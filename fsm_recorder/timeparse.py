@@ -1,0 +1,51 @@
+"""Parse the times users type on the command line (`--since`, `--from`, ...) into nanoseconds.
+
+Recorded timestamps are nanoseconds since the epoch, so every option that bounds a time window
+goes through `parse_time` and compares integers: no timezone arithmetic anywhere else.
+
+Accepted forms:
+
+- ISO 8601 date or date-time (``2024-05-01``, ``2024-05-01T12:30:00.5``); without an offset it
+  is local time, like the times `show` prints.
+- A duration ago: ``90s``, ``15m``, ``2h``, ``3d`` (optionally ``-15m`` or ``15m ago``).
+- ``now``.
+- Seconds since the epoch (``1714560000`` or ``1714560000.25``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+
+from fsm_recorder.exceptions import ConfigError
+
+_DURATION = re.compile(r"-?\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)(?:\s+ago)?", re.IGNORECASE)
+_UNIT_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+_EPOCH = re.compile(r"\d+(?:\.\d+)?")
+
+
+def parse_time(text: str, *, now_ns: int | None = None) -> int:
+    """Nanoseconds since the epoch for `text`; raise `ConfigError` saying what is accepted.
+
+    Args:
+        text: The user's time (see the module docstring for the forms).
+        now_ns: "Now" for relative times; default the wall clock (tests pin it).
+    """
+    raw = text.strip()
+    now = time.time_ns() if now_ns is None else now_ns
+    if raw.lower() == "now":
+        return now
+    duration = _DURATION.fullmatch(raw)
+    if duration:
+        amount, unit = duration.groups()
+        return now - int(float(amount) * _UNIT_NS[unit.lower()])
+    if _EPOCH.fullmatch(raw):
+        return int(float(raw) * 10**9)
+    try:
+        return int(datetime.fromisoformat(raw).timestamp() * 10**9)
+    except ValueError:
+        raise ConfigError(
+            f"cannot read time {text!r}: use ISO 8601 (2024-05-01T12:30), a duration ago "
+            "(15m, 2h, 3d), 'now' or seconds since the epoch"
+        ) from None
