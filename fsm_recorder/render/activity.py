@@ -57,7 +57,7 @@ def activity_diagram(
     drawer.open_session(shown)
     drawer.draw(nodes)
     drawer.close_session(any(m.kind == "end" for m in found))
-    return puml.document(_title(shown), drawer.out)
+    return puml.document(_title(shown), drawer.out, extra=_BOX_COLOURS)
 
 
 def _title(session: Session) -> str:
@@ -121,8 +121,10 @@ class _Drawer:
             self.out.append(f'partition "{text(self._short(parent))}" {{')
             self.stack.append(parent)
         fill = _fill(visit.marks)
-        colour = f" <<{fill}>>" if fill else ""
-        self.out.append(f":{text(self._short(visit.move.state))};{colour}")
+        # A stereotype coloured by skinparam: the one box-colour syntax that both older
+        # releases (e.g. 1.2025) and current ones (1.2026, which dropped `#colour:name;`) read.
+        mark = f" <<{_STEREOTYPES[fill]}>>" if fill else ""
+        self.out.append(f":{text(self._short(visit.move.state))};{mark}")
         self._notes(visit.marks)
 
     def _notes(self, marks: tuple[Move, ...]) -> None:
@@ -178,6 +180,14 @@ def _mark(move: Move) -> str:
     if move.kind == "exception":
         return text(f"⚡ {move.detail} raised in {move.event}")
     return text(f"↻ {move.event} (internal)")
+
+
+_STEREOTYPES = {puml.REJECTED: "rejected", puml.EXCEPTION: "exception"}
+_BOX_COLOURS = [
+    "skinparam activity {",
+    *(f"BackgroundColor<<{name}>> {colour}" for colour, name in _STEREOTYPES.items()),
+    "}",
+]
 
 
 def _fill(marks: tuple[Move, ...]) -> str:

@@ -232,6 +232,9 @@ def render(
     return _render_jar(text, fmt, jar, timeout)
 
 
+_CRASH_MARK = b"An error has occured : "
+
+
 def _render_jar(text: str, fmt: Format, jar: Path | None, timeout: float) -> bytes:
     proc = _run(_jar_command(jar, "-pipe", f"-t{fmt}", "-charset", "UTF-8"), text, timeout)
     # On a syntax error PlantUML still prints an image (of the error); stderr and the
@@ -241,6 +244,9 @@ def _render_jar(text: str, fmt: Format, jar: Path | None, timeout: float) -> byt
         raise error
     if proc.returncode != 0 or not proc.stdout:
         raise _failed(proc)
+    if _CRASH_MARK in proc.stdout:
+        # PlantUML draws its own crashes as a normal-looking image, exit status 0.
+        raise RenderError("PlantUML crashed on this diagram (a PlantUML bug; try another jar)")
     return proc.stdout
 
 

@@ -41,7 +41,13 @@ skinparam NoteBackgroundColor #FFFDE7"""
 
 def text(value: str) -> str:
     """Escape `value` for any PlantUML text position (name, label, note, condition)."""
-    return _SPECIAL.sub(lambda m: "".join(f"&#{ord(c)};" for c in m.group()), value)
+    return _SPECIAL.sub(lambda m: "".join(_reference(c) for c in m.group()), value)
+
+
+def _reference(char: str) -> str:
+    # PlantUML 1.2025 crashes on `&#92;` (a backslash in a Java regex replacement); its
+    # `<U+005C>` form reads the same in every release.
+    return "<U+005C>" if char == "\\" else f"&#{ord(char)};"
 
 
 def lines(*parts: str) -> str:

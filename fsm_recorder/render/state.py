@@ -76,7 +76,7 @@ def state_diagram(
         *_arrows(structure, usage, counts),
     ]
     title = f"{codebook.machine} v{codebook.version}: {shown.id} ({len(shown.steps)} steps)"
-    return puml.document(title, body, extra=["hide empty description"])
+    return puml.document(title, body, extra=["!pragma layout smetana", "hide empty description"])
 
 
 def _structure(codebook: Codebook, level: int | None) -> _Structure:
