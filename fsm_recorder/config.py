@@ -67,6 +67,15 @@ def held_key(prefix: str | None = None) -> str:
     return f"{prefix or key_prefix()}:held"
 
 
+def redact(url: str) -> str:
+    """`url` without its password, for messages and logs (ACL URLs carry one)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def check_url(url: str) -> str:
     """Return `url` unchanged if it is a Redis URL we can use, else raise a `ConfigError`."""
     parts = urlsplit(url)

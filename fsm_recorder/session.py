@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 StepKind = Literal[
     "event",
@@ -20,16 +20,7 @@ StepKind = Literal[
     "session_start",
     "session_end",
 ]
-STEP_KINDS: tuple[StepKind, ...] = (
-    "event",
-    "transition",
-    "exit",
-    "enter",
-    "rejected",
-    "exception",
-    "session_start",
-    "session_end",
-)
+STEP_KINDS: tuple[StepKind, ...] = get_args(StepKind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,11 @@ from fsm_recorder.recorder import Recorder
 Kind = wire.Kind
 _EVENT = int(Kind.EVENT)
 _TRANSITION = int(Kind.TRANSITION)
+# What a flat trigger's event record hands the trigger's other records (via EventData._fsmr):
+# event code, session, model's state code, and the hooks that record inside the trigger.
+StepIn = Callable[[int, object, "Context"], None]
+TransitionIn = Callable[[object, object, "Context"], None]
+Context = tuple[int, int, int, StepIn, TransitionIn]
 _ARG_TYPES = (str, int, float, bool, type(None))
 
 
@@ -98,7 +103,7 @@ class Tap:
     - ``step(kind, event, state, model)``: a state is exited or entered (`Kind.EXIT`/`ENTER`).
     """
 
-    event: Callable[[str, object, Mapping[str, object]], tuple[int, int]]
+    event: Callable[[str, object, Mapping[str, object]], Context]
     transition: Callable[[str, object, object], None]
     step: Callable[[int, object, object, object], None]
 
@@ -288,13 +293,18 @@ class Tap:
                 return 0
             return model_state_code(model) if code is None else code
 
-        self.event = self._event_hook(model_state)
+        step_in, transition_in, dropped = self._in_trigger_hooks()
+        self.event = self._event_hook(model_state, step_in, transition_in, dropped)
         self.transition = self._transition_hook(model_state)
         self.step = self._step_hook()
 
     def _event_hook(
-        self, model_state: Callable[[object], int]
-    ) -> Callable[[str, object, Mapping[str, object]], tuple[int, int]]:
+        self,
+        model_state: Callable[[object], int],
+        step_in: StepIn,
+        transition_in: TransitionIn,
+        dropped: tuple[StepIn, TransitionIn],
+    ) -> Callable[[str, object, Mapping[str, object]], Context]:
         buf, append, cap, pack, drop = self.recorder.slots
         now, sessions, events, record_args = (
             time.time_ns,
@@ -304,7 +314,7 @@ class Tap:
         )
         session_of, event_code, args = self.session, self.event_code, self._args
 
-        def event(name: str, model: object, kwargs: Mapping[str, object]) -> tuple[int, int]:
+        def event(name: str, model: object, kwargs: Mapping[str, object]) -> Context:
             session = sessions.get(id(model))
             if session is None:
                 session = session_of(model)
@@ -312,13 +322,18 @@ class Tap:
             if code is None:
                 code = event_code(name)
             state = model_state(model)
-            if len(buf) < cap:
+            # The buffer is checked once per trigger: the context hands the trigger's other
+            # records either the appending or the counting-as-dropped hooks.
+            room = len(buf) < cap
+            if room:
                 append(pack(_EVENT, 0, code, state, 0, session, now()))
             else:
                 drop(1)
-            if name in record_args:
+            if name in record_args:  # after the event: readers attach them to the event before
                 args(name, code, session, kwargs)
-            return code, session
+            if room:
+                return code, session, state, step_in, transition_in
+            return code, session, state, *dropped
 
         return event
 
@@ -361,6 +376,38 @@ class Tap:
                 drop(1)
 
         return transition
+
+    def _in_trigger_hooks(self) -> tuple[StepIn, TransitionIn, tuple[StepIn, TransitionIn]]:
+        """Hooks for records inside a flat trigger: its event code, session and state known.
+
+        The event hook hands them a `Context` through transitions' `EventData`, so a state
+        exit/entry or a transition costs one dict lookup (the state's code) and the slot itself.
+        """
+        _, append, _, pack, drop = self.recorder.slots
+        now, states, state_code = time.time_ns, self.state_codes, self.state_code
+
+        def step_in(kind: int, state: object, context: Context) -> None:
+            where = states.get(state)
+            if where is None:
+                where = state_code(state)
+            append(pack(kind, 0, context[0], where, 0, context[1], now()))
+
+        def transition_in(source: object, dest: object, context: Context) -> None:
+            origin = states.get(source)
+            if origin is None:
+                origin = state_code(source)
+            target = states.get(dest) if dest else 0
+            if target is None:
+                target = state_code(dest)
+            append(pack(_TRANSITION, 0, context[0], origin, target, context[1], now()))
+
+        def step_dropped(kind: int, state: object, context: Context) -> None:
+            drop(1)
+
+        def transition_dropped(source: object, dest: object, context: Context) -> None:
+            drop(1)
+
+        return step_in, transition_in, (step_dropped, transition_dropped)
 
     def _step_hook(self) -> Callable[[int, object, object, object], None]:
         buf, append, cap, pack, drop = self.recorder.slots

@@ -32,6 +32,7 @@ HEADER = struct.Struct("<2sBB8sQIIB")
 SESSION_ENTRY = struct.Struct("<I8s")
 COUNT = struct.Struct("<H")
 MAX_PAYLOAD = 0xFFFF
+MIN_DEFLATE = 400
 
 
 class Kind(IntEnum):
@@ -126,10 +127,11 @@ def encode_frame(
     count = count_records(slots)
     # Cut at 255 bytes without splitting a character, or the frame would not decode.
     host_bytes = host.encode()[:255].decode(errors="ignore").encode()
-    body = b"".join(slots[i::SLOT] for i in range(SLOT))
-    flags = 0
-    if compress:
-        body = zlib.compress(body, 1)
+    body, flags = slots, 0
+    # Shuffling and deflating pay off from a few dozen records on; below that they cost more
+    # than the bytes they save (sync mode ships one trigger's records per frame).
+    if compress and len(slots) >= MIN_DEFLATE:
+        body = zlib.compress(b"".join(slots[i::SLOT] for i in range(SLOT)), 1)
         flags |= FLAG_DEFLATE
     table = b"".join(
         SESSION_ENTRY.pack(num, bytes.fromhex(fp)) for num, fp in sorted(sessions.items())
@@ -171,8 +173,10 @@ def _decode(frame: memoryview, keys: Opener | None) -> Frame:
     if flags & FLAG_ENCRYPTED:
         body = _open(keys, bytes(frame[:offset]), body)
     if flags & FLAG_DEFLATE:
-        body = _inflate(body)
-    records = tuple(_records(_unshuffle(body), first_seq, sessions))
+        body = _unshuffle(_inflate(body))
+    elif len(body) % SLOT:
+        raise DecodeError(f"frame body of {len(body)} bytes is not a whole number of slots")
+    records = tuple(_records(body, first_seq, sessions))
     if len(records) != count:
         raise DecodeError(f"frame announces {count} records but holds {len(records)}")
     return Frame(producer.hex(), pid, host, first_seq, sessions, records)

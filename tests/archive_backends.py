@@ -1,6 +1,7 @@
 """The archive back-ends every archive and drain test runs against, and recording helpers.
 
-`archive_fixture` (the fixture ``archive``: import it into a test module) is parametrized: an SQLite file, and a PostgreSQL schema of the test's own when
+`archive_fixture` (fixture ``archive``; import it into a test module) is parametrized: an SQLite
+file, and a PostgreSQL schema of the test's own when
 ``FSM_RECORDER_TEST_POSTGRES`` names a server (else that case skips, saying why).
 """
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -299,6 +301,46 @@ def test_out_of_memory_fails_fast_spills_and_resumes_after_a_drain(
     [session] = decoder.sessions()
     assert len(session.steps) == stats.written
     assert decoder.gaps() == {rec.producer: 0}
+
+
+# -- 5. archive locked -------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:The Result.tuples:DeprecationWarning")  # archive reader
+def test_a_locked_archive_leaves_frames_pending_in_redis_until_it_commits(
+    redis_url: str, tmp_path: Path, recorders: Callable[..., Recorder]
+) -> None:
+    """While the archive is locked the drain acknowledges nothing: frames stay in Redis, pending
+    and counted as held; once the lock goes, every record is archived once and Redis is empty."""
+    rec = recorders(redis_url, mode="sync")
+    archive = tmp_path / "archive.db"
+    drainer = Drainer(
+        DrainSettings(archive=f"sqlite:///{archive}", url=redis_url), codebooks=rec.codebooks
+    )
+    drainer.drain()  # schema and consumer group in place
+    machine = _toggle(rec)
+    for _ in range(20):
+        machine.flip()
+    blocker = sqlite3.connect(archive, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (drainer.drain(), done.set()))
+    worker.start()
+    with redis.Redis.from_url(redis_url) as client:
+        # The drain has read a batch and waits on the lock to commit it: nothing acknowledged.
+        _wait_for(lambda: client.xpending("fsmr:frames", "drain")["pending"] > 0)
+        assert not done.is_set()
+        assert client.xlen("fsmr:frames") == 20
+        assert int(client.get("fsmr:held") or 0) == 1 + 20 * PER_FLIP
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        worker.join(timeout=DEADLINE)
+        assert done.is_set()
+        assert client.xlen("fsmr:frames") == 0
+        assert int(client.get("fsmr:held") or 0) == 0
+    drainer.close()
+    decoder = SessionDecoder(rec.codebooks)
+    add_archived(decoder, str(archive))
+    [session] = decoder.sessions()
+    assert len(session.steps) == rec.stats().written == 1 + 20 * PER_FLIP
 
 
 # -- 6. application killed, terminated ---------------------------------------------------------

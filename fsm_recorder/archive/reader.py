@@ -84,9 +84,9 @@ class _reading:  # noqa: N801 - used like a function: `with _reading(url) as con
         try:
             self._conn = self._engine.connect()
             schema.check_version(self._conn)
-        except SQLAlchemyError as exc:
-            self._engine.dispose()
-            raise ArchiveError(f"cannot read archive {self._engine.url!r}: {exc}") from exc
+        except (SQLAlchemyError, ArchiveError) as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
         return self._conn
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -152,7 +152,11 @@ class ArchiveWriter:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = schema.open_engine(url, write=True)
-        schema.migrate(self.engine)
+        try:
+            schema.migrate(self.engine)
+        except ArchiveError:
+            self.engine.dispose()
+            raise
         self._codebook_ids: dict[str, int] = {}
         # The hot statement goes to the driver as compiled SQL with plain tuples: SQLAlchemy's
         # per-row parameter processing would cost more than SQLite's insert itself.

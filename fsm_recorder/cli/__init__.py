@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
+
 import click
+
+from fsm_recorder.crypto import KEYS_ENV
+
+
+def _add_keys(ctx: click.Context, param: click.Parameter, keys: tuple[str, ...]) -> None:
+    # Every reader (show, sessions, diagram, drain, replay) finds private keys through the
+    # environment, so one global option reaches them all.
+    if keys:
+        known = os.environ.get(KEYS_ENV)
+        os.environ[KEYS_ENV] = os.pathsep.join([*keys, *([known] if known else [])])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fsm-recorder")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    expose_value=False,
+    callback=_add_keys,
+    help="Private key file for encrypted records (repeatable; also $FSM_RECORDER_KEYS).",
+)
 def main() -> None:
     """Record state machines, read back their sessions, drain and draw them."""
 
@@ -14,20 +35,23 @@ def main() -> None:
 def _register() -> None:
     from fsm_recorder.cli.codebook import codebook_group
     from fsm_recorder.cli.diagram import diagram_command
+    from fsm_recorder.cli.drain import drain_command
+    from fsm_recorder.cli.keys import keys_group
     from fsm_recorder.cli.read import sessions_command, show_command
     from fsm_recorder.cli.replay import replay_command
     from fsm_recorder.cli.server import server_group
 
-    main.add_command(server_group)
-    main.add_command(codebook_group)
-    main.add_command(sessions_command)
-    main.add_command(show_command)
-    main.add_command(replay_command)
-    main.add_command(diagram_command)
-
-    from fsm_recorder.cli.drain import drain_command
-
-    main.add_command(drain_command)
+    for command in (
+        server_group,
+        sessions_command,
+        show_command,
+        diagram_command,
+        replay_command,
+        drain_command,
+        codebook_group,
+        keys_group,
+    ):
+        main.add_command(command)
 
 
 _register()

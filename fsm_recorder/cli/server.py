@@ -50,6 +50,11 @@ def server_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Server binary [default: $FSM_RECORDER_SERVER_BIN, redis-server, valkey-server].",
 )
+@click.option(
+    "--acl/--no-acl",
+    default=None,
+    help="Least-privilege users: producer (append only), drain, admin [default: no].",
+)
 @json_option
 def start(runtime_dir: Path | None, as_json: bool, **overrides: Any) -> None:
     """Start the server unless it runs already (exit 0 either way)."""
@@ -90,6 +95,15 @@ def status(ctx: click.Context, runtime_dir: Path | None, prefix: str | None, as_
         Console().print(_table(result))
     if not result.running:
         ctx.exit(EXIT_NOT_RUNNING)
+
+
+@server_group.command()
+@_runtime_dir_option
+@click.option("--role", type=click.Choice(server.ROLES), default="producer", show_default=True)
+def url(runtime_dir: Path | None, role: str) -> None:
+    """Print the URL (with password, when acl is on) a role connects with."""
+    with errors():
+        click.echo(server.role_url(_config(runtime_dir), role))
 
 
 def _table(result: server.ServerStatus) -> Table:
