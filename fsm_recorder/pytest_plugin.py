@@ -154,7 +154,7 @@ def _activity(session: Session) -> str:
 def _write(diagram: str, directory: Path, stem: str) -> str:
     if not diagram.startswith("@start"):
         return "(diagram not written: there is none)"
-    from fsm_recorder.render.image import find_jar, write_diagram
+    from fsm_recorder.render import find_jar, write_diagram
 
     source, image = directory / f"{stem}.puml", directory / f"{stem}.svg"
     try:

