@@ -8,22 +8,18 @@ that does not reach the sink is counted in `stats()` by reason.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
-import signal
 import socket
 import threading
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from fsm_recorder import config, wire
+from fsm_recorder import config, lifecycle, wire
 from fsm_recorder.codebook import Codebook
 from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.delivery import Delivery, PreviousRun, check_name
@@ -37,7 +33,6 @@ if TYPE_CHECKING:
 
 Mode = Literal["batched", "sync"]
 Emit = Callable[[int, int, int, int, int], None]
-_LIVE: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
 
 class Slots(NamedTuple):
@@ -150,8 +145,7 @@ class Recorder:
         self._ended: set[int] = set()
         self._session_numbers = itertools.count(1)
         self._reset_producer()
-        _LIVE.add(self)
-        _chain_sigterm()
+        lifecycle.register(self)
         self._start_writer()
 
     # -- hot path -------------------------------------------------------------------------------
@@ -408,7 +402,8 @@ class Recorder:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _after_fork_in_child(self) -> None:
+    def after_fork_in_child(self) -> None:
+        """In a forked child: a new producer identity, an empty buffer, a new writer."""
         del self._buf[:]
         self._ship_lock = threading.Lock()
         self._count_lock = threading.Lock()
@@ -423,11 +418,6 @@ class Recorder:
             self._start_writer()
 
 
-def _close_all() -> None:
-    for recorder in list(_LIVE):
-        recorder.close()
-
-
 def _spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) -> Path | None:
     if spill is None:
         spill = default
@@ -437,47 +427,6 @@ def _spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) ->
         return None
     return Path(spill)
 
-
-_sigterm_chained = False
-
-
-def _chain_sigterm() -> None:
-    """Flush every recorder on SIGTERM, then do what the handler we replace would have done.
-
-    Only from the main thread, only once, and never over an ignored SIGTERM. A handler the
-    application installs later replaces ours: it should call `close_all()` itself.
-    """
-    global _sigterm_chained  # noqa: PLW0603 - once per process
-    if _sigterm_chained or threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is signal.SIG_IGN:
-        return
-    _sigterm_chained = True
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        close_all()
-        if callable(previous):
-            previous(signum, frame)
-            return
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-
-
-def close_all() -> None:
-    """Close every live recorder (flush, spill the rest): for the application's own handlers."""
-    _close_all()
-
-
-def _after_fork() -> None:
-    for recorder in list(_LIVE):
-        recorder._after_fork_in_child()
-
-
-atexit.register(_close_all)
-os.register_at_fork(after_in_child=_after_fork)
 
 _default: Recorder | None = None
 _default_lock = threading.Lock()

