@@ -246,7 +246,7 @@ class Recorder:
             except Exception:
                 self.note("writer")
 
-    def _ship_locked(self) -> None:
+    def _ship_locked(self, *, checkpoint: bool = False) -> None:
         ended, self._ended = self._ended, set()
         data = bytes(self._buf)
         del self._buf[: len(data)]
@@ -258,7 +258,7 @@ class Recorder:
         # At most once per flush interval: in sync mode a ship happens per trigger, and a file
         # write per trigger would cost more than the trigger's Redis round trip.
         now = time.monotonic()
-        if now >= self._next_checkpoint:
+        if checkpoint or now >= self._next_checkpoint:
             self._next_checkpoint = now + self._interval
             self._delivery.checkpoint(self._checkpoint())
 
@@ -364,7 +364,7 @@ class Recorder:
         if not self._ship_lock.acquire(timeout=-1 if timeout is None else timeout):
             return False
         try:
-            self._ship_locked()
+            self._ship_locked(checkpoint=True)
         finally:
             self._ship_lock.release()
         return not self._delivery.pending and not self._buf
