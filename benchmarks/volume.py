@@ -13,7 +13,6 @@ from fsm_recorder import config, wire
 from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.machine import RecordedMachine
 from fsm_recorder.recorder import Recorder
-from fsm_recorder.sinks.redis import FRAME_FIELD
 
 DEBUG_LOG_TRANSITIONS = 10_000
 
@@ -28,7 +27,7 @@ def bytes_per_transition(env: Env, transitions: int) -> dict[str, Any]:
         records = recorder.stats().written
     with env.client() as client:
         stream = config.stream_key()
-        frames = [fields[FRAME_FIELD] for _, fields in client.xrange(stream)]
+        frames = [fields[config.FRAME_FIELD] for _, fields in client.xrange(stream)]
         memory = int(client.memory_usage(stream, samples=0) or 0)
     from transitions import Machine
 
@@ -69,7 +68,9 @@ def throughput(env: Env, seconds: float, processes: int) -> dict[str, Any]:
     elapsed = time.perf_counter() - began
     with env.client() as client:
         held = int(client.get(config.held_key()) or 0)
-        stored = sum(_frame_records(f[FRAME_FIELD]) for _, f in client.xrange(config.stream_key()))
+        stored = sum(
+            _frame_records(f[config.FRAME_FIELD]) for _, f in client.xrange(config.stream_key())
+        )
     produced = sum(r["produced"] for r in results)
     written = sum(r["written"] for r in results)
     return {

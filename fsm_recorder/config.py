@@ -57,6 +57,10 @@ def key_prefix() -> str:
     return os.environ.get("FSM_RECORDER_PREFIX") or DEFAULT_PREFIX
 
 
+FRAME_FIELD = b"f"
+"""The field of a stream entry that holds the frame (docs/wire-format.md)."""
+
+
 def stream_key(prefix: str | None = None) -> str:
     """The Redis stream that holds the encoded record frames of this host."""
     return f"{prefix or key_prefix()}:frames"

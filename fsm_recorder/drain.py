@@ -48,7 +48,6 @@ from fsm_recorder.exceptions import (
     DecodeError,
     SinkError,
 )
-from fsm_recorder.sinks.redis import FRAME_FIELD
 
 GROUP = "drain"
 PAUSE_ENV = "FSM_RECORDER_TEST_DRAIN_PAUSE"
@@ -319,7 +318,7 @@ class Drainer:
         batch = Batch()
         counts: list[int] = []
         for entry_id, fields in entries:
-            data = (fields or {}).get(FRAME_FIELD)
+            data = (fields or {}).get(config.FRAME_FIELD)
             if data is None:  # deleted while pending (another drain finished it): just ack
                 counts.append(0)
                 continue

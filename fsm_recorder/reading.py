@@ -18,7 +18,6 @@ from fsm_recorder.connection import redis_client
 from fsm_recorder.decode import SessionDecoder
 from fsm_recorder.exceptions import CodebookError, ConfigError, DecodeError, SinkError
 from fsm_recorder.session import Session
-from fsm_recorder.sinks.redis import FRAME_FIELD
 
 OnError = Callable[[str, Exception], None]
 
@@ -80,7 +79,7 @@ def read_frames(url: str | None = None, *, prefix: str | None = None) -> Iterato
                 return
             for _, fields in page:
                 # An entry without a frame field decodes as an empty, hence invalid, frame.
-                yield bytes(fields.get(FRAME_FIELD, b""))
+                yield bytes(fields.get(config.FRAME_FIELD, b""))
             start = "(" + bytes(page[-1][0]).decode()
     except RedisError as exc:
         raise SinkError(

@@ -11,7 +11,6 @@ from fsm_recorder import config
 from fsm_recorder.connection import redis_client
 from fsm_recorder.exceptions import SinkError
 
-FRAME_FIELD = b"f"
 # XADD every frame and count its records in one atomic round trip: cheaper than MULTI/EXEC
 # (which costs sync mode a second of every two round trips) and all or nothing just the same.
 APPEND_SCRIPT = """
