@@ -62,16 +62,20 @@ def _mixin_for(cls: type) -> type | None:
 
 
 _RECORDING_CLASSES: dict[type, type] = {}
+_FACTORIES = ("state_cls", "transition_cls", "event_cls")
 
 
 def recording_class(cls: type) -> type:
     """The recording subclass of a transitions class (`cls` itself when it already records)."""
     if cls not in _RECORDING_CLASSES:
         mixin = _mixin_for(cls)
+        namespace: dict[str, object] = {"__module__": __name__}
+        if issubclass(cls, Machine):
+            # transitions creates states, transitions and events through these class attributes
+            # (`_create_state` & co. are classmethods): what is added later must record too.
+            namespace.update({attr: recording_class(getattr(cls, attr)) for attr in _FACTORIES})
         _RECORDING_CLASSES[cls] = (
-            cls
-            if mixin is None
-            else type(f"Recorded{cls.__name__}", (mixin, cls), {"__module__": __name__})
+            cls if mixin is None else type(f"Recorded{cls.__name__}", (mixin, cls), namespace)
         )
     return _RECORDING_CLASSES[cls]
 
@@ -117,8 +121,9 @@ def record(
         for transitions in event.transitions.values():
             for transition in transitions:
                 _swap(transition)
-    for attr in ("state_cls", "transition_cls", "event_cls"):
-        setattr(machine, attr, recording_class(getattr(machine, attr)))
     _swap(machine)
+    for attr in _FACTORIES:
+        if attr in vars(machine):  # set on the instance: overrides the class attribute
+            setattr(machine, attr, recording_class(getattr(machine, attr)))
     attach(machine, recorder, name=name, session_id=session_id, record_args=record_args)
     return machine
