@@ -251,7 +251,11 @@ class Recorder:
         data = bytes(self._buf)
         del self._buf[: len(data)]
         if data:
-            self._frame(data)
+            try:
+                self._frame(data)
+            except Exception:  # taken from the buffer: count them, never lose them silently
+                self._count("frame_error", wire.count_records(data))
+                self.note("writer")
         for number in ended:
             self._sessions.pop(number, None)
         self._delivery.deliver()

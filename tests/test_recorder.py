@@ -317,3 +317,20 @@ def test_forked_child_records_as_a_new_producer(redis_url: str) -> None:
     assert decoder.gaps() == {parent_producer: 0, child.producer: 0}
     per_producer = [(f.producer, r.seq) for f in map(wire.decode_frame, frames) for r in f.records]
     assert len(per_producer) == len(set(per_producer)) == 1 + 3 * 4 + 1
+
+
+class _BrokenKey:
+    """A public key whose sealing fails, as a broken crypto backend would."""
+
+    def seal(self, frame: bytes) -> bytes:
+        raise ValueError("backend exploded")
+
+
+def test_a_frame_that_cannot_be_built_is_counted_as_lost(codebook_dir: Path) -> None:
+    """Records taken from the buffer but not framed are dropped with a reason, never vanish."""
+    rec = Recorder(sink=MemorySink(), mode="sync", encrypt_to=_BrokenKey())  # type: ignore[arg-type]
+    _toggle(rec).flip()
+    stats = rec.stats()
+    assert stats.written == 0
+    assert stats.dropped_by_reason["frame_error"] == stats.produced == stats.dropped > 0
+    assert stats.errors["writer"] >= 1
