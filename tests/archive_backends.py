@@ -18,8 +18,6 @@ from sqlalchemy import create_engine, func, select, text
 
 from fsm_recorder import config
 from fsm_recorder.archive import open_engine, schema
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import Recorder
 
 POSTGRES_ENV = "FSM_RECORDER_TEST_POSTGRES"
 
@@ -71,30 +69,6 @@ def count_rows(archive_url: str, table: str = "records") -> int:
             )
     finally:
         engine.dispose()
-
-
-def record_orders(url: str, *ids: str, pays: int = 1, end: bool = True) -> None:
-    """Record one session per ID (events: `pays` times pay/refund), synchronously into `url`."""
-    with Recorder(url, mode="sync") as rec:
-        for sid in ids:
-            machine = order_machine(rec, sid)
-            for _ in range(pays):
-                machine.pay()
-                machine.refund()
-            if end:
-                machine.end_session()
-
-
-def order_machine(rec: Recorder, session_id: str) -> RecordedMachine:
-    """A small recorded machine: new <-> paid."""
-    return RecordedMachine(
-        states=["new", "paid"],
-        transitions=[["pay", "new", "paid"], ["refund", "paid", "new"]],
-        initial="new",
-        recorder=rec,
-        name="Order",
-        session_id=session_id,
-    )
 
 
 def stream_state(url: str) -> tuple[int, int]:

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from archive_backends import archive_fixture, count_rows, order_machine  # noqa: F401 - fixture
+from archive_backends import archive_fixture, count_rows  # noqa: F401 - fixture
+from recordings import order_machine
 from sqlalchemy import update
 
 from fsm_recorder import wire

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from recordings import add_junk_frame, record_orders
 
 from fsm_recorder.cli import main
-from tests.test_reading import add_junk_frame, record_orders
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -18,7 +18,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_sessions_json_lists_identity_and_size(redis_url: str) -> None:
     """`sessions --json` gives id, machine, host, pid, started and steps of each session."""
-    record_orders(redis_url, "o-1", "o-2")
+    record_orders(redis_url, "o-1", "o-2", refund=False)
     code, out, _ = _run("sessions", "--json")
     assert code == 0
     rows = json.loads(out)
@@ -36,7 +36,7 @@ def test_sessions_json_lists_identity_and_size(redis_url: str) -> None:
 
 def test_show_json_lists_steps(redis_url: str) -> None:
     """`show ID --json` lists each step with seq, ts, kind, event, source, dest and state."""
-    record_orders(redis_url, "o-1")
+    record_orders(redis_url, "o-1", refund=False)
     code, out, _ = _run("show", "o-1", "--json")
     assert code == 0
     steps = json.loads(out)
@@ -62,7 +62,7 @@ def test_show_json_lists_steps(redis_url: str) -> None:
 
 def test_tables_mention_the_session(redis_url: str) -> None:
     """The table outputs name the session, its machine and its steps."""
-    record_orders(redis_url, "o-1")
+    record_orders(redis_url, "o-1", refund=False)
     code, out, _ = _run("sessions")
     assert code == 0
     assert "o-1" in out
@@ -76,7 +76,7 @@ def test_tables_mention_the_session(redis_url: str) -> None:
 
 def test_unknown_session_exits_1(redis_url: str) -> None:
     """`show` of a session that does not exist exits 1 with a message, not a traceback."""
-    record_orders(redis_url, "o-1")
+    record_orders(redis_url, "o-1", refund=False)
     code, out, err = _run("show", "o-404")
     assert code == 1
     assert "no session 'o-404' found" in err
@@ -94,9 +94,9 @@ def test_server_down_exits_1_naming_the_status_command(tmp_path: Path) -> None:
 
 def test_corrupt_frame_warns_and_other_sessions_are_listed(redis_url: str) -> None:
     """One undecodable frame gives a warning on stderr; every other session is still listed."""
-    record_orders(redis_url, "o-1")
+    record_orders(redis_url, "o-1", refund=False)
     add_junk_frame(redis_url)
-    record_orders(redis_url, "o-2")
+    record_orders(redis_url, "o-2", refund=False)
     code, out, err = _run("sessions", "--json")
     assert code == 0
     assert [r["id"] for r in json.loads(out)] == ["o-1", "o-2"]

@@ -22,12 +22,11 @@ import redis
 from archive_backends import (  # noqa: F401 - archive_fixture is the `archive` fixture
     archive_fixture,
     count_rows,
-    order_machine,
     postgres_schema,
-    record_orders,
     stream_state,
 )
 from click.testing import CliRunner
+from recordings import order_machine, record_orders
 
 from fsm_recorder import config, server
 from fsm_recorder.archive import list_archived

@@ -6,34 +6,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from recordings import add_junk_frame, record_orders
 
 from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, DecodeError, SinkError
-from fsm_recorder.machine import RecordedMachine
 from fsm_recorder.reading import find_session, load_sessions, read_frames
-from fsm_recorder.recorder import Recorder
-
-
-def record_orders(url: str, *ids: str) -> None:
-    """Record one short session per ID into the Redis at `url` (sync, so all frames are there)."""
-    with Recorder(url, mode="sync") as rec:
-        for sid in ids:
-            machine = RecordedMachine(
-                states=["new", "paid"],
-                transitions=[["pay", "new", "paid"]],
-                initial="new",
-                recorder=rec,
-                name="Order",
-                session_id=sid,
-            )
-            machine.pay()
-            machine.end_session()
-
-
-def add_junk_frame(url: str) -> None:
-    """Append a frame that is not a valid fsm-recorder frame to the stream."""
-    with redis.Redis.from_url(url) as client:
-        client.xadd(config.stream_key(), {b"f": b"FR\x01 garbage"})
 
 
 def test_read_frames_pages_through_the_stream(redis_url: str) -> None:
@@ -46,7 +23,7 @@ def test_read_frames_pages_through_the_stream(redis_url: str) -> None:
 
 def test_load_sessions_decodes_everything(redis_url: str) -> None:
     """Each recorded session comes back once, with its steps."""
-    record_orders(redis_url, "o-1", "o-2")
+    record_orders(redis_url, "o-1", "o-2", refund=False)
     sessions = load_sessions(redis_url)
     assert [s.id for s in sessions] == ["o-1", "o-2"]
     assert all(s.events() == ["pay"] and s.ended for s in sessions)
@@ -54,9 +31,9 @@ def test_load_sessions_decodes_everything(redis_url: str) -> None:
 
 def test_bad_frame_goes_to_on_error_and_the_rest_is_read(redis_url: str) -> None:
     """A corrupt frame is reported to on_error with its position; the other sessions still load."""
-    record_orders(redis_url, "o-1")
+    record_orders(redis_url, "o-1", refund=False)
     add_junk_frame(redis_url)
-    record_orders(redis_url, "o-2")
+    record_orders(redis_url, "o-2", refund=False)
     problems: list[tuple[str, Exception]] = []
     sessions = load_sessions(redis_url, on_error=lambda where, exc: problems.append((where, exc)))
     assert [s.id for s in sessions] == ["o-1", "o-2"]
@@ -78,7 +55,7 @@ def test_server_down_is_a_sink_error_naming_the_status_command(tmp_path: Path) -
 
 def test_find_session_by_id_or_key(redis_url: str) -> None:
     """find_session accepts the session ID or its producer:number key; unknown is a ConfigError."""
-    record_orders(redis_url, "o-1", "o-2")
+    record_orders(redis_url, "o-1", "o-2", refund=False)
     sessions = load_sessions(redis_url)
     assert find_session(sessions, "o-2") is sessions[1]
     assert find_session(sessions, sessions[0].key) is sessions[0]

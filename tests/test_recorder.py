@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from recordings import toggle
 
 from fsm_recorder import config, wire
 from fsm_recorder.codebook_store import CodebookStore
@@ -26,17 +27,6 @@ from fsm_recorder.sinks.memory import MemorySink
 
 RECORDS_PER_TRIGGER = 4  # event, transition, exit, enter
 DEADLINE = 2.0
-
-
-def _toggle(recorder: Recorder, session_id: str | None = None) -> RecordedMachine:
-    return RecordedMachine(
-        states=["off", "on"],
-        transitions=[["flip", "off", "on"], ["flip", "on", "off"]],
-        initial="off",
-        recorder=recorder,
-        name="Toggle",
-        session_id=session_id,
-    )
 
 
 def _xlen(url: str) -> int:
@@ -69,7 +59,7 @@ def closing() -> Iterator[Callable[[Recorder], Recorder]]:
 def test_memory_recorder_is_synchronous() -> None:
     """With a memory recorder each trigger's records are in the sink when the trigger returns."""
     rec = memory_recorder()
-    machine = _toggle(rec)
+    machine = toggle(rec)
     assert rec.sync
     machine.flip()
     assert rec.sink.records == 1 + RECORDS_PER_TRIGGER  # type: ignore[attr-defined]
@@ -93,7 +83,7 @@ def test_batched_default_cycle_is_50_ms() -> None:
 def test_batched_records_reach_redis_after_one_cycle(redis_url: str, closing: Callable) -> None:
     """In batched mode the writer thread ships a trigger's records without any flush call."""
     rec = closing(Recorder(redis_url))
-    machine = _toggle(rec)
+    machine = toggle(rec)
     assert _xlen(redis_url) == 0
     machine.flip()
     took = _wait_for(lambda: _xlen(redis_url) > 0)
@@ -106,7 +96,7 @@ def test_batched_records_reach_redis_after_one_cycle(redis_url: str, closing: Ca
 def test_sync_records_are_in_redis_when_trigger_returns(redis_url: str, closing: Callable) -> None:
     """In sync mode every trigger's records are stored before the trigger returns."""
     rec = closing(Recorder(redis_url, mode="sync"))
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for n in range(1, 4):
         machine.flip()
         assert _stored_records(redis_url) == 1 + n * RECORDS_PER_TRIGGER
@@ -116,7 +106,7 @@ def test_sync_records_are_in_redis_when_trigger_returns(redis_url: str, closing:
 def test_stats_count_every_record_produced(closing: Callable) -> None:
     """produced counts the records emitted and equals written + dropped + pending at all times."""
     rec = closing(Recorder(sink=MemorySink(), flush_interval=3600))
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(5):
         machine.flip()
     before = rec.stats()
@@ -132,7 +122,7 @@ def test_full_buffer_drops_are_counted_and_leave_a_sequence_gap(closing: Callabl
     sink = MemorySink()
     # Ten slots: the session start (one slot and one for its ID) and two triggers.
     rec = closing(Recorder(sink=sink, flush_interval=3600, buffer_records=10))
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(5):
         machine.flip()
     rec.flush()
@@ -162,7 +152,7 @@ def test_backlog_loss_is_a_gap_of_exactly_the_lost_records(closing: Callable) ->
     sink = FlakySink()
     sink.down = False
     rec = closing(Recorder(sink=sink, mode="sync", backlog_records=8))
-    machine = _toggle(rec)
+    machine = toggle(rec)
     machine.flip()
     sink.down = True
     for _ in range(5):
@@ -186,7 +176,7 @@ def test_unreachable_redis_never_raises_and_counts_losses(
     rec = closing(
         Recorder(url, mode=mode, backlog_records=10, flush_interval=0.01, spill=spill)  # type: ignore[arg-type]
     )
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(5):
         assert machine.flip() is True
     assert machine.state == "on"
@@ -206,7 +196,7 @@ def test_unreachable_redis_never_raises_and_counts_losses(
 def test_close_flushes_and_is_idempotent(redis_url: str) -> None:
     """close() ships what is buffered, however long the cycle; closing twice is harmless."""
     rec = Recorder(redis_url, flush_interval=3600)
-    machine = _toggle(rec)
+    machine = toggle(rec)
     machine.flip()
     assert _xlen(redis_url) == 0
     rec.close()
@@ -218,7 +208,7 @@ def test_close_flushes_and_is_idempotent(redis_url: str) -> None:
 def test_context_manager_closes(redis_url: str) -> None:
     """Leaving a `with Recorder(...)` block flushes its records to Redis."""
     with Recorder(redis_url, flush_interval=3600) as rec:
-        _toggle(rec).flip()
+        toggle(rec).flip()
     assert _stored_records(redis_url) == 1 + RECORDS_PER_TRIGGER
 
 
@@ -254,7 +244,7 @@ def test_concurrent_threads_each_record_lands_once(redis_url: str, closing: Call
     """Threads triggering their own machines at once: every record stored once, seqs gap-free."""
     rec = closing(Recorder(redis_url, flush_interval=0.005))
     threads, flips = 8, 300
-    machines = [_toggle(rec, session_id=f"t{n}") for n in range(threads)]
+    machines = [toggle(rec, session_id=f"t{n}") for n in range(threads)]
     barrier = threading.Barrier(threads)
 
     def work(machine: RecordedMachine) -> None:
@@ -284,7 +274,7 @@ def test_concurrent_threads_each_record_lands_once(redis_url: str, closing: Call
 def test_forked_child_records_as_a_new_producer(redis_url: str) -> None:
     """After fork the child re-announces open sessions under its own producer; nothing doubles."""
     rec = Recorder(redis_url, flush_interval=3600)
-    machine = _toggle(rec, session_id="shared-order")
+    machine = toggle(rec, session_id="shared-order")
     machine.flip()
     parent_producer = rec.producer
     pid = os.fork()
@@ -329,7 +319,7 @@ class _BrokenKey:
 def test_a_frame_that_cannot_be_built_is_counted_as_lost(codebook_dir: Path) -> None:
     """Records taken from the buffer but not framed are dropped with a reason, never vanish."""
     rec = Recorder(sink=MemorySink(), mode="sync", encrypt_to=_BrokenKey())  # type: ignore[arg-type]
-    _toggle(rec).flip()
+    toggle(rec).flip()
     stats = rec.stats()
     assert stats.written == 0
     assert stats.dropped_by_reason["frame_error"] == stats.produced == stats.dropped > 0

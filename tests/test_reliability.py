@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import redis
+from recordings import toggle
 
 from fsm_recorder import server, wire
 from fsm_recorder.archive import add_archived
@@ -41,17 +42,6 @@ from fsm_recorder.sinks.spill import ENTRY
 
 PER_FLIP = 4  # event, transition, exit, enter
 DEADLINE = 10.0
-
-
-def _toggle(recorder: Recorder, session_id: str = "s") -> RecordedMachine:
-    return RecordedMachine(
-        states=["off", "on"],
-        transitions=[["flip", "off", "on"], ["flip", "on", "off"]],
-        initial="off",
-        recorder=recorder,
-        name="Toggle",
-        session_id=session_id,
-    )
 
 
 def _wait_for(predicate: Callable[[], bool], deadline: float = DEADLINE) -> None:
@@ -135,7 +125,7 @@ def test_redis_down_at_start_spills_then_replays_in_order(
 ) -> None:
     """With no server the app runs, records spill to disk and reach Redis in order once it is up."""
     rec = recorders(server_config.url, spill=tmp_path / "spill", backlog_records=8)
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(30):
         assert machine.flip() is True
     rec.flush()
@@ -164,7 +154,7 @@ def test_spill_overflow_is_counted_as_spill_full_and_shows_as_a_gap(
     rec = recorders(
         server_config.url, spill=tmp_path, backlog_records=4, spill_bytes=400, mode="sync"
     )
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(40):
         machine.flip()
     full = rec.stats()
@@ -192,7 +182,7 @@ def test_hung_redis_does_not_slow_triggers_and_recovers(
     server.start(server_config)
     pid = _pid(server_config)
     rec = recorders(server_config.url, spill=tmp_path, backlog_records=16, flush_interval=0.01)
-    machine = _toggle(rec)
+    machine = toggle(rec)
     machine.flip()
     _wait_for(lambda: rec.stats().written == 1 + PER_FLIP)
     os.kill(pid, signal.SIGSTOP)
@@ -231,7 +221,7 @@ def test_redis_sigkill_loss_is_bounded_and_visible_as_a_gap(
     archive = f"sqlite:///{tmp_path / 'archive.db'}"
     settings = DrainSettings(archive=archive, url=cfg.url)
     rec = recorders(cfg.url, spill=tmp_path / "spill", flush_interval=0.01)
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(50):
         machine.flip()
     _wait_for(lambda: rec.stats().pending == 0)
@@ -279,7 +269,7 @@ def test_out_of_memory_fails_fast_spills_and_resumes_after_a_drain(
     archive = f"sqlite:///{tmp_path / 'archive.db'}"
     drainer = Drainer(DrainSettings(archive=archive, url=cfg.url), codebooks=rec.codebooks)
     drainer.drain()  # its consumer group exists before the server is full
-    machine = _toggle(rec)
+    machine = toggle(rec)
     flips, latency = 0, Latency()
     while rec.stats().spilled == 0:
         latency.flip(machine)
@@ -316,7 +306,7 @@ def test_a_locked_archive_leaves_frames_pending_in_redis_until_it_commits(
         DrainSettings(archive=f"sqlite:///{archive}", url=redis_url), codebooks=rec.codebooks
     )
     drainer.drain()  # schema and consumer group in place
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(20):
         machine.flip()
     blocker = sqlite3.connect(archive, isolation_level=None)
@@ -446,7 +436,7 @@ def test_a_burst_into_a_hung_server_keeps_memory_bounded_and_counts_drops(
         backlog_records=cap,
         flush_interval=0.01,
     )
-    machine = _toggle(rec)
+    machine = toggle(rec)
     machine.flip()  # the first records reach Redis, so a loss after them is a visible gap
     _wait_for(lambda: rec.stats().written == 1 + PER_FLIP)
     os.kill(pid, signal.SIGSTOP)
@@ -513,7 +503,7 @@ def test_a_clock_going_backwards_does_not_disturb_decoding(
     ticks = iter(range(10**18, 0, -1_000_000))
     monkeypatch.setattr(time, "time_ns", lambda: next(ticks))
     rec = recorders(sink=MemorySink(), mode="sync")
-    machine = _toggle(rec)
+    machine = toggle(rec)
     for _ in range(3):
         machine.flip()
     monkeypatch.undo()
@@ -533,7 +523,7 @@ def test_corrupt_frames_and_unknown_codebooks_are_reported_not_fatal(
     error; every other frame still decodes."""
 
     rec = recorders(redis_url, mode="sync")
-    _toggle(rec).flip()
+    toggle(rec).flip()
     foreign = wire.encode_frame(
         producer=b"f" * 8,
         pid=1,

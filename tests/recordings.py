@@ -1,0 +1,54 @@
+"""Small recorded machines and recording helpers that several test modules share."""
+
+from __future__ import annotations
+
+import redis
+
+from fsm_recorder import config
+from fsm_recorder.machine import RecordedMachine
+from fsm_recorder.recorder import Recorder
+
+
+def toggle(recorder: Recorder, session_id: str | None = None) -> RecordedMachine:
+    """A flat machine flipping between off and on: four records per `flip()`."""
+    return RecordedMachine(
+        states=["off", "on"],
+        transitions=[["flip", "off", "on"], ["flip", "on", "off"]],
+        initial="off",
+        recorder=recorder,
+        name="Toggle",
+        session_id=session_id,
+    )
+
+
+def order_machine(rec: Recorder, session_id: str) -> RecordedMachine:
+    """A small recorded machine: new <-> paid."""
+    return RecordedMachine(
+        states=["new", "paid"],
+        transitions=[["pay", "new", "paid"], ["refund", "paid", "new"]],
+        initial="new",
+        recorder=rec,
+        name="Order",
+        session_id=session_id,
+    )
+
+
+def record_orders(
+    url: str, *ids: str, pays: int = 1, refund: bool = True, end: bool = True
+) -> None:
+    """Record one session per ID (`pays` times pay, each refunded), synchronously into `url`."""
+    with Recorder(url, mode="sync") as rec:
+        for sid in ids:
+            machine = order_machine(rec, sid)
+            for _ in range(pays):
+                machine.pay()
+                if refund:
+                    machine.refund()
+            if end:
+                machine.end_session()
+
+
+def add_junk_frame(url: str) -> None:
+    """Append a frame that is not a valid fsm-recorder frame to the stream."""
+    with redis.Redis.from_url(url) as client:
+        client.xadd(config.stream_key(), {config.FRAME_FIELD: b"FR\x01 garbage"})
