@@ -9,6 +9,7 @@ directories.
 - ``server_config`` (function): a fresh `ServerConfig` of its own, stopped at teardown, for tests
   that start, stop or restart a server.
 - ``codebook_dir`` (function): an empty codebook store, set as ``FSM_RECORDER_CODEBOOKS``.
+- ``jar`` (session): the PlantUML jar, or a skip that says how to get one.
 """
 
 from __future__ import annotations
@@ -114,3 +115,18 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FSM_RECORDER_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("FSM_RECORDER_CODEBOOKS", str(tmp_path / "codebooks"))
     monkeypatch.setenv("FSM_RECORDER_URL", f"unix://{runtime / 'redis.sock'}")
+
+
+@pytest.fixture(scope="session")
+def jar() -> Path:
+    """The PlantUML jar find_jar() locates; skip (with the fix) when there is none or no java."""
+    from fsm_recorder.exceptions import RenderError
+    from fsm_recorder.render import find_jar
+
+    try:
+        found = find_jar()
+    except RenderError as exc:
+        pytest.skip(f"no PlantUML jar (pip install 'fsm-recorder[diagrams]'): {exc}")
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH (apt-get install -y default-jre-headless)")
+    return found

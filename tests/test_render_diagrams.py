@@ -7,7 +7,6 @@ through the real jar (`check_syntax`, and SVG for one of each kind).
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,11 @@ import pytest
 from fsm_recorder.codebook import Codebook
 from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.decode import decode_sessions
-from fsm_recorder.exceptions import RenderError
 from fsm_recorder.machine import RecordedHierarchicalMachine, RecordedMachine
 from fsm_recorder.recorder import Recorder, memory_recorder
 from fsm_recorder.render import (
     activity_diagram,
     check_syntax,
-    find_jar,
     render,
     sequence_diagram,
     state_diagram,
@@ -65,18 +62,6 @@ class _Model:
 def recorder(tmp_path: Path) -> Recorder:
     """A memory recorder with its own codebook store."""
     return memory_recorder(codebooks=CodebookStore(tmp_path / "cb"))
-
-
-@pytest.fixture(scope="module")
-def jar() -> Path:
-    """The PlantUML jar; skip (with the fix) when there is none or no java."""
-    try:
-        found = find_jar()
-    except RenderError as exc:
-        pytest.skip(f"no PlantUML jar (run scripts/install-plantuml): {exc}")
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH (apt-get install -y default-jre-headless)")
-    return found
 
 
 def _sessions(recorder: Recorder) -> list[Session]:

@@ -6,7 +6,6 @@ skip and say how to get them.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,18 +46,6 @@ this is -> not <- plantuml ->->
 stop
 @enduml
 """
-
-
-@pytest.fixture(scope="session")
-def jar() -> Path:
-    """The PlantUML jar find_jar() locates; skip (with the fix) when there is none or no java."""
-    try:
-        found = find_jar()
-    except RenderError as exc:
-        pytest.skip(f"no PlantUML jar (run scripts/install-plantuml): {exc}")
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH (apt-get install -y default-jre-headless)")
-    return found
 
 
 @pytest.fixture(scope="session")
