@@ -71,21 +71,25 @@ def show_raw(url: str) -> None:
     )
 
 
-def draw(session: Session, codebooks: CodebookStore, out: Path) -> None:
-    """Activity, sequence and state diagrams of one session, as .puml and .svg."""
+def draw(session: Session, codebooks: CodebookStore, out: Path) -> str | None:
+    """Activity, sequence and state diagrams of one session: .puml, and .svg when Java can.
+
+    Returns why no images could be made (then only the .puml files are there), or None.
+    """
     texts = {
         "activity": activity_diagram(session, timestamps="elapsed"),
         "sequence": sequence_diagram([session]),
         "state": state_diagram(session, codebooks.load(session.codebook)),
     }
+    problem = None
     for kind, text in texts.items():
         target = out / f"{session.id}-{kind}.svg"
         try:
             written = write_diagram(text, target)
         except RenderError as exc:
-            console.print(f"[yellow]{target.with_suffix('.puml')} written; no image:[/] {exc}")
-            continue
-        console.print("diagram: " + ", ".join(str(p) for p in written))
+            written, problem = [target.with_suffix(".puml")], str(exc)
+        console.print("diagram: " + ", ".join(str(p) for p in written), markup=False)
+    return problem
 
 
 def main() -> None:
@@ -98,9 +102,12 @@ def main() -> None:
     show_raw(url)
     codebooks = CodebookStore()
     sessions = [s for s in load_sessions(url, codebooks=codebooks) if s.id in wanted]
+    problems = set()
     for session in sessions[-len(wanted) :]:
         console.print(steps_table(session))
-        draw(session, codebooks, args.out)
+        problems.add(draw(session, codebooks, args.out))
+    for problem in problems - {None}:
+        console.print(f"\nOnly .puml files were written: {problem}", markup=False)
     console.print(
         "\nThe server keeps running: try `fsm-recorder sessions`, `fsm-recorder show bob`, "
         "`fsm-recorder server status`; stop it with `fsm-recorder server stop`."

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.exceptions import FsmRecorderError
@@ -64,7 +65,7 @@ def errors() -> Iterator[None]:
 
 def warn(where: str, exc: Exception) -> None:
     """Report a problem that does not stop the command (e.g. one undecodable frame)."""
-    err_console.print(f"[yellow]warning:[/] {where}: {exc}", highlight=False)
+    err_console.print(f"[yellow]warning:[/] {escape(where)}: {escape(str(exc))}", highlight=False)
 
 
 def print_json(data: Any) -> None:

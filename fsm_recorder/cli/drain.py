@@ -13,6 +13,7 @@ from types import FrameType
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 
 from fsm_recorder.cli._common import (
     codebooks_option,
@@ -65,7 +66,7 @@ class _Progress:
 
     def error(self, exc: Exception) -> None:
         """Report a failure the long-lived drain retries."""
-        err_console.print(f"[red]drain:[/] {exc} (retrying)", highlight=False)
+        err_console.print(f"[red]drain:[/] {escape(str(exc))} (retrying)", highlight=False)
 
 
 @contextmanager
