@@ -182,3 +182,16 @@ def test_not_an_archive_is_an_archive_error(tmp_path: Path) -> None:
     """Reading a file that no drain ever wrote is an ArchiveError that says so."""
     with pytest.raises(ArchiveError, match="not an fsm-recorder archive"):
         list_archived(str(tmp_path / "nothing.sqlite"))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://db.example/archive", "unsupported archive"),
+        ("/no/such/dir/archive.db", "does not exist"),
+    ],
+)
+def test_bad_archive_urls_say_what_to_use(url: str, message: str) -> None:
+    """An unsupported database or a path in a missing directory is an ArchiveError that says why."""
+    with pytest.raises(ArchiveError, match=message):
+        archive_schema.archive_url(url)

@@ -134,11 +134,29 @@ def _create_v1(conn: Connection) -> None:
 MIGRATIONS: dict[int, Migration] = {1: _create_v1}
 
 
+_SUPPORTED = (
+    "use an SQLite file path (or sqlite:///path) or postgresql+psycopg://user@host/db"
+)
+
+
 def archive_url(url: str) -> str:
-    """The SQLAlchemy URL of `url`; a plain path means an SQLite file."""
-    if "://" in url:
-        return url
-    return f"sqlite:///{Path(url).expanduser().resolve()}"
+    """The SQLAlchemy URL of `url`; a plain path means an SQLite file.
+
+    Raises:
+        ArchiveError: not an SQLite or PostgreSQL URL, or an SQLite file in a missing directory.
+    """
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    scheme = url.split("://", 1)[0]
+    if scheme.split("+")[0] not in ("sqlite", "postgresql"):
+        raise ArchiveError(f"unsupported archive {url!r}: {_SUPPORTED}")
+    if scheme.startswith("sqlite"):
+        path = url.split("://", 1)[1][1:]
+        if path and path != ":memory:" and not Path(path).parent.is_dir():
+            raise ArchiveError(
+                f"archive {url!r}: directory {Path(path).parent} does not exist (create it first)"
+            )
+    return url
 
 
 def open_engine(url: str, *, write: bool = False) -> Engine:
