@@ -158,7 +158,9 @@ class NestedRecordingMachineMixin(RecordingMachineMixin):
         tap = self._fsmr
         if tap is None:
             return super()._trigger_event(event_data, trigger)  # type: ignore[misc]
-        code, session, *_ = tap.event(trigger, event_data.model, event_data.kwargs)
+        context = tap.event(trigger, event_data.model, event_data.kwargs)
+        code, session = context[0], context[1]
+        event_data._fsmr = context
         try:
             result = super()._trigger_event(event_data, trigger)  # type: ignore[misc]
         except BaseException as err:

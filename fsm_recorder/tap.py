@@ -24,11 +24,11 @@ from fsm_recorder.recorder import Recorder
 Kind = wire.Kind
 _EVENT = int(Kind.EVENT)
 _TRANSITION = int(Kind.TRANSITION)
-# What a flat trigger's event record hands the trigger's other records (via EventData._fsmr):
-# event code, session, model's state code, and the hooks that record inside the trigger.
+# What a trigger's event record hands the trigger's other records (via EventData._fsmr): event
+# code, session, model's state code, the hooks that record inside the trigger, and the model.
 StepIn = Callable[[int, object, "Context"], None]
 TransitionIn = Callable[[object, object, "Context"], None]
-Context = tuple[int, int, int, StepIn, TransitionIn]
+Context = tuple[int, int, int, StepIn, TransitionIn, object]
 _ARG_TYPES = (str, int, float, bool, type(None))
 
 
@@ -293,7 +293,7 @@ class Tap:
                 return 0
             return model_state_code(model) if code is None else code
 
-        step_in, transition_in, dropped = self._in_trigger_hooks()
+        step_in, transition_in, dropped = self._in_trigger_hooks(model_state)
         self.event = self._event_hook(model_state, step_in, transition_in, dropped)
         self.transition = self._transition_hook(model_state)
         self.step = self._step_hook()
@@ -332,8 +332,8 @@ class Tap:
             if name in record_args:  # after the event: readers attach them to the event before
                 args(name, code, session, kwargs)
             if room:
-                return code, session, state, step_in, transition_in
-            return code, session, state, *dropped
+                return code, session, state, step_in, transition_in, model
+            return code, session, state, *dropped, model
 
         return event
 
@@ -377,14 +377,23 @@ class Tap:
 
         return transition
 
-    def _in_trigger_hooks(self) -> tuple[StepIn, TransitionIn, tuple[StepIn, TransitionIn]]:
-        """Hooks for records inside a flat trigger: its event code, session and state known.
+    def _in_trigger_hooks(
+        self, model_state: Callable[[object], int]
+    ) -> tuple[StepIn, TransitionIn, tuple[StepIn, TransitionIn]]:
+        """Hooks for records inside a trigger: its event code, session and state known.
 
         The event hook hands them a `Context` through transitions' `EventData`, so a state
         exit/entry or a transition costs one dict lookup (the state's code) and the slot itself.
+        A nested transition names its states relative to the scope being processed: its source
+        is the model's state and its destination is resolved to a full path.
         """
         _, append, _, pack, drop = self.recorder.slots
-        now, states, state_code = time.time_ns, self.state_codes, self.state_code
+        now, states, state_code, full_name = (
+            time.time_ns,
+            self.state_codes,
+            self.state_code,
+            self.full_name,
+        )
 
         def step_in(kind: int, state: object, context: Context) -> None:
             where = states.get(state)
@@ -400,6 +409,14 @@ class Tap:
             if target is None:
                 target = state_code(dest)
             append(pack(_TRANSITION, 0, context[0], origin, target, context[1], now()))
+
+        def nested_transition_in(source: object, dest: object, context: Context) -> None:
+            target = state_code(full_name(dest)) if dest else 0
+            origin = model_state(context[5])
+            append(pack(_TRANSITION, 0, context[0], origin, target, context[1], now()))
+
+        if self.nested:
+            transition_in = nested_transition_in
 
         def step_dropped(kind: int, state: object, context: Context) -> None:
             drop(1)

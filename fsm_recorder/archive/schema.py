@@ -134,9 +134,7 @@ def _create_v1(conn: Connection) -> None:
 MIGRATIONS: dict[int, Migration] = {1: _create_v1}
 
 
-_SUPPORTED = (
-    "use an SQLite file path (or sqlite:///path) or postgresql+psycopg://user@host/db"
-)
+_SUPPORTED = "use an SQLite file path (or sqlite:///path) or postgresql+psycopg://user@host/db"
 
 
 def archive_url(url: str) -> str:
