@@ -43,7 +43,9 @@ def parse_time(text: str, *, now_ns: int | None = None) -> int:
     if _EPOCH.fullmatch(raw):
         return int(float(raw) * 10**9)
     try:
-        return int(datetime.fromisoformat(raw).timestamp() * 10**9)
+        moment = datetime.fromisoformat(raw)
+        # Whole seconds and microseconds apart: through one float the nanoseconds would drift.
+        return int(moment.replace(microsecond=0).timestamp()) * 10**9 + moment.microsecond * 1000
     except ValueError:
         raise ConfigError(
             f"cannot read time {text!r}: use ISO 8601 (2024-05-01T12:30), a duration ago "
