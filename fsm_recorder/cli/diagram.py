@@ -22,6 +22,7 @@ from fsm_recorder.render import (
     state_diagram,
     write_diagram,
 )
+from fsm_recorder.render.image import format_of
 from fsm_recorder.session import Session
 
 Kind = Literal["activity", "sequence", "state"]
@@ -84,6 +85,7 @@ def diagram_command(
 ) -> None:
     """Draw SESSION (ID or producer:number; several for --kind sequence) into a diagram file."""
     with errors():
+        format_of(output)  # a wrong extension fails before any reading
         codebooks = store(codebook_dir)
         found = load_sessions(url, archive=archive, codebooks=codebooks, on_error=warn)
         chosen = [find_session(found, key) for key in keys]

@@ -223,7 +223,7 @@ def write_diagram(
         ConfigError: `path` does not end in .puml, .svg or .png.
         RenderError: As `render`, after the .puml has been written.
     """
-    fmt = _format_of(path)
+    fmt = format_of(path)
     source = path if fmt is None else path.with_suffix(".puml")
     path.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(text, encoding="utf-8")
@@ -234,7 +234,8 @@ def write_diagram(
     return [source, path]
 
 
-def _format_of(path: Path) -> Format | None:
+def format_of(path: Path) -> Format | None:
+    """The image format a file name asks for (None: PlantUML text); anything else is refused."""
     suffix = path.suffix.lower()
     if suffix == ".puml":
         return None
