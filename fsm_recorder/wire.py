@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 from typing import Protocol
 
 from fsm_recorder.exceptions import DecodeError
@@ -125,8 +126,7 @@ def encode_frame(
 ) -> bytes:
     """Wrap a run of slots into one frame; `sessions` maps session -> codebook fingerprint."""
     count = count_records(slots)
-    # Cut at 255 bytes without splitting a character, or the frame would not decode.
-    host_bytes = host.encode()[:255].decode(errors="ignore").encode()
+    host_bytes = _host_bytes(host)
     body, flags = slots, 0
     # Shuffling and deflating pay off from a few dozen records on; below that they cost more
     # than the bytes they save (sync mode ships one trigger's records per frame).
@@ -134,10 +134,22 @@ def encode_frame(
         body = zlib.compress(b"".join(slots[i::SLOT] for i in range(SLOT)), 1)
         flags |= FLAG_DEFLATE
     table = b"".join(
-        SESSION_ENTRY.pack(num, bytes.fromhex(fp)) for num, fp in sorted(sessions.items())
+        SESSION_ENTRY.pack(num, _fingerprint_bytes(fp)) for num, fp in sorted(sessions.items())
     )
     header = HEADER.pack(MAGIC, VERSION, flags, producer, first_seq, count, pid, len(host_bytes))
     return header + host_bytes + COUNT.pack(len(sessions)) + table + body
+
+
+@lru_cache(maxsize=16)
+def _host_bytes(host: str) -> bytes:
+    # Cut at 255 bytes without splitting a character, or the frame would not decode.
+    return host.encode()[:255].decode(errors="ignore").encode()
+
+
+@lru_cache(maxsize=1024)
+def _fingerprint_bytes(fingerprint: str) -> bytes:
+    # Cached: sync mode frames every trigger, always with the same few codebooks.
+    return bytes.fromhex(fingerprint)
 
 
 def decode_frame(frame: bytes, keys: Opener | None = None) -> Frame:
