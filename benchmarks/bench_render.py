@@ -10,13 +10,18 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from fsm_recorder.codebook import Codebook
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.decode import decode_sessions
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import memory_recorder
-from fsm_recorder.render import activity_diagram, render, sequence_diagram, state_diagram
-from fsm_recorder.session import Session
+from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.read._decoder import decode_sessions
+from fsm_recorder.read._session import Session
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.render import (
+    activity_diagram,
+    render,
+    sequence_diagram,
+    state_diagram,
+)
+from fsm_recorder.ship._recorder import memory_recorder
 
 TEXT_TARGET_S = 2.0
 EVENTS = ("start", "finish", "reset")

@@ -27,13 +27,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fsm_recorder import server
-from fsm_recorder.archive import open_engine
-from fsm_recorder.archive.schema import records
-from fsm_recorder.drain import Drainer, DrainSettings
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import Recorder
-from fsm_recorder.server import ServerConfig
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.store._drain import Drainer, DrainSettings
+from fsm_recorder.store._schema import open_engine, records
 
 SESSION_TRANSITIONS = 10_000
 

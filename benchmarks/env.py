@@ -16,9 +16,9 @@ from pathlib import Path
 
 import redis
 
-from fsm_recorder import server
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.server import ServerConfig
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
 
 
 @dataclass(frozen=True)

@@ -35,16 +35,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from fsm_recorder import server
-from fsm_recorder.archive import add_archived
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.decode import SessionDecoder
-from fsm_recorder.drain import Drainer, DrainSettings
 from fsm_recorder.exceptions import SinkError
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.reading import read_frames
-from fsm_recorder.recorder import Recorder
-from fsm_recorder.server import ServerConfig
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
+from fsm_recorder.read._archived import add_archived
+from fsm_recorder.read._decoder import SessionDecoder
+from fsm_recorder.read._load import read_frames
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.store._drain import Drainer, DrainSettings
 
 
 def producer(url: str, name: str, seconds: float, rate: int) -> None:

@@ -22,13 +22,13 @@ from transitions.extensions import HierarchicalMachine
 from transitions.extensions.asyncio import AsyncMachine
 
 from benchmarks.env import Env
-from fsm_recorder.machine import (
+from fsm_recorder.record._machines import (
     RecordedAsyncMachine,
     RecordedHierarchicalMachine,
     RecordedMachine,
 )
-from fsm_recorder.recorder import Mode, Recorder
-from fsm_recorder.sinks.memory import MemorySink
+from fsm_recorder.ship._recorder import Mode, Recorder
+from fsm_recorder.ship.sinks._memory import MemorySink
 
 FLAT: dict[str, Any] = {
     "states": ["a", "b"],

@@ -9,10 +9,11 @@ from typing import Any
 
 from benchmarks.env import Env
 from benchmarks.variants import FLAT, LOG_FORMAT, debug_log
-from fsm_recorder import config, wire
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import Recorder
+from fsm_recorder import config
+from fsm_recorder.format import _wire as wire
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder
 
 DEBUG_LOG_TRANSITIONS = 10_000
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.decode import decode_sessions
 from fsm_recorder.exceptions import FsmRecorderError
-from fsm_recorder.recorder import Recorder, RecorderStats, set_default_recorder
-from fsm_recorder.session import Session
-from fsm_recorder.sinks.memory import MemorySink
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.read._decoder import decode_sessions
+from fsm_recorder.read._session import Session
+from fsm_recorder.ship._recorder import Recorder, RecorderStats, set_default_recorder
+from fsm_recorder.ship.sinks._memory import MemorySink
 
 # Before anything imports the helpers, so that their plain asserts explain themselves.
 pytest.register_assert_rewrite("fsm_recorder.testing")
@@ -47,7 +47,7 @@ class FlightRecorder:
         """The session with this ID or key; without a key the only, or else the last, session."""
         sessions = self.sessions()
         if key is not None:
-            from fsm_recorder.reading import find_session
+            from fsm_recorder.read._load import find_session
 
             return find_session(sessions, key)
         if not sessions:

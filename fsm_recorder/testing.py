@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fsm_recorder.replay import (
+from fsm_recorder.read._session import Session, Step
+from fsm_recorder.replay._replay import (
     ReplayReport,
     SideEffects,
     load_factory,
@@ -20,7 +21,6 @@ from fsm_recorder.replay import (
     steps_from_data,
     todays_steps,
 )
-from fsm_recorder.session import Session, Step
 
 _COLUMNS = ("seq", "kind", "event", "state", "dest", "detail", "args")
 

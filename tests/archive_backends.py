@@ -17,7 +17,8 @@ import redis
 from sqlalchemy import create_engine, func, select, text
 
 from fsm_recorder import config
-from fsm_recorder.archive import open_engine, schema
+from fsm_recorder.store import _schema as schema
+from fsm_recorder.store._schema import open_engine
 
 POSTGRES_ENV = "FSM_RECORDER_TEST_POSTGRES"
 

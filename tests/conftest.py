@@ -1,6 +1,6 @@
 """Shared fixtures: a private Redis-protocol server per test session, and an isolated environment.
 
-Every suite talks to a real server started by `fsm_recorder.server` in a temporary runtime
+Every suite talks to a real server started by `fsm_recorder.host._server` in a temporary runtime
 directory: never fakeredis, never the host's own server, never the user's runtime or codebook
 directories.
 
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from fsm_recorder import server
-from fsm_recorder.server import ServerConfig
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
 
 # Leave room under the ~107-byte unix socket limit; pytest's base temp dir can be deep.
 _SOCKET_BUDGET = 90

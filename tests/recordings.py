@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis
 
 from fsm_recorder import config
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import Recorder
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder
 
 
 def toggle(recorder: Recorder, session_id: str | None = None) -> RecordedMachine:

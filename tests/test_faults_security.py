@@ -13,12 +13,13 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from fsm_recorder import config, server
-from fsm_recorder.cli.server import server_group
-from fsm_recorder.drain import Drainer, DrainSettings
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.recorder import Recorder
-from fsm_recorder.server import ServerConfig
+from fsm_recorder import config
+from fsm_recorder.cli._server import server_group
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.store._drain import Drainer, DrainSettings
 
 
 def _flip_once(rec: Recorder) -> None:

@@ -33,3 +33,29 @@ def test_exceptions_share_one_root() -> None:
     errors = [getattr(fsm_recorder, n) for n in fsm_recorder.__all__ if n.endswith("Error")]
     assert errors
     assert all(issubclass(e, fsm_recorder.FsmRecorderError) for e in errors)
+
+
+PUBLIC_SUBMODULES = ("cli", "config", "exceptions", "pytest_plugin", "render", "testing")
+
+
+def test_package_docstring_lists_the_public_submodules() -> None:
+    """The package docstring names each public submodule, and each of them imports."""
+    import importlib
+
+    doc = fsm_recorder.__doc__ or ""
+    for name in PUBLIC_SUBMODULES:
+        assert f"`fsm_recorder.{name}`" in doc
+        importlib.import_module(f"fsm_recorder.{name}")
+
+
+def test_engine_modules_are_private() -> None:
+    """Below the root, every module except a subpackage's front door is named ``_name.py``."""
+    from pathlib import Path
+
+    root = Path(fsm_recorder.__file__).parent
+    public = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.parent != root and not path.name.startswith("_")
+    ]
+    assert public == []

@@ -27,18 +27,19 @@ import pytest
 import redis
 from recordings import toggle
 
-from fsm_recorder import server, wire
-from fsm_recorder.archive import add_archived
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.decode import SessionDecoder
-from fsm_recorder.drain import Drainer, DrainSettings
 from fsm_recorder.exceptions import ConfigError
-from fsm_recorder.machine import RecordedMachine
-from fsm_recorder.reading import load_sessions, read_frames
-from fsm_recorder.recorder import Recorder, RecorderStats
-from fsm_recorder.server import ServerConfig
-from fsm_recorder.sinks.memory import MemorySink
-from fsm_recorder.sinks.spill import ENTRY
+from fsm_recorder.format import _wire as wire
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.host import _server as server
+from fsm_recorder.host._server import ServerConfig
+from fsm_recorder.read._archived import add_archived
+from fsm_recorder.read._decoder import SessionDecoder
+from fsm_recorder.read._load import load_sessions, read_frames
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.ship._recorder import Recorder, RecorderStats
+from fsm_recorder.ship.sinks._memory import MemorySink
+from fsm_recorder.ship.sinks._spill import ENTRY
+from fsm_recorder.store._drain import Drainer, DrainSettings
 
 PER_FLIP = 4  # event, transition, exit, enter
 DEADLINE = 10.0
@@ -337,8 +338,8 @@ def test_a_locked_archive_leaves_frames_pending_in_redis_until_it_commits(
 _APP = textwrap.dedent(
     """
     import os, signal, sys, json
-    from fsm_recorder.machine import RecordedMachine
-    from fsm_recorder.recorder import Recorder
+    from fsm_recorder.record._machines import RecordedMachine
+    from fsm_recorder.ship._recorder import Recorder
     url, spill, mode = sys.argv[1:4]
     if mode == "user-handler":
         signal.signal(signal.SIGTERM, lambda *a: open(spill + "/user-handler", "w").close())

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from fsm_recorder.machine import RecordedMachine
 from fsm_recorder.pytest_plugin import FlightRecorder
-from fsm_recorder.replay import Observation, ReplayReport, ReplayRow, ReplayStep
-from fsm_recorder.session import Session
+from fsm_recorder.read._session import Session
+from fsm_recorder.record._machines import RecordedMachine
+from fsm_recorder.replay._replay import (
+    Observation,
+    ReplayReport,
+    ReplayRow,
+    ReplayStep,
+)
 from fsm_recorder.testing import (
     assert_events,
     assert_no_exceptions,

@@ -13,14 +13,20 @@ from pathlib import Path
 from rich.rule import Rule
 
 from examples.happy_sad.machine import Mood
-from fsm_recorder import Recorder, load_sessions, server
+from fsm_recorder import Recorder, load_sessions
 from fsm_recorder.cli._common import wide_console
-from fsm_recorder.cli.read import steps_table
-from fsm_recorder.codebook_store import CodebookStore
+from fsm_recorder.cli._read import steps_table
 from fsm_recorder.exceptions import RenderError
-from fsm_recorder.reading import read_frames
-from fsm_recorder.render import activity_diagram, sequence_diagram, state_diagram, write_diagram
-from fsm_recorder.session import Session
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.host import _server as server
+from fsm_recorder.read._load import read_frames
+from fsm_recorder.read._session import Session
+from fsm_recorder.render import (
+    activity_diagram,
+    sequence_diagram,
+    state_diagram,
+    write_diagram,
+)
 
 console = wide_console()
 

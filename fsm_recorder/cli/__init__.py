@@ -6,7 +6,7 @@ import os
 
 import click
 
-from fsm_recorder.crypto import KEYS_ENV
+from fsm_recorder.format._crypto import KEYS_ENV
 
 
 def _add_keys(ctx: click.Context, param: click.Parameter, keys: tuple[str, ...]) -> None:
@@ -33,13 +33,13 @@ def main() -> None:
 
 
 def _register() -> None:
-    from fsm_recorder.cli.codebook import codebook_group
-    from fsm_recorder.cli.diagram import diagram_command
-    from fsm_recorder.cli.drain import drain_command
-    from fsm_recorder.cli.keys import keys_group
-    from fsm_recorder.cli.read import sessions_command, show_command
-    from fsm_recorder.cli.replay import replay_command
-    from fsm_recorder.cli.server import server_group
+    from fsm_recorder.cli._codebook import codebook_group
+    from fsm_recorder.cli._diagram import diagram_command
+    from fsm_recorder.cli._drain import drain_command
+    from fsm_recorder.cli._keys import keys_group
+    from fsm_recorder.cli._read import sessions_command, show_command
+    from fsm_recorder.cli._replay import replay_command
+    from fsm_recorder.cli._server import server_group
 
     for command in (
         server_group,

@@ -12,8 +12,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from fsm_recorder.codebook_store import CodebookStore
 from fsm_recorder.exceptions import FsmRecorderError
+from fsm_recorder.format._codebook_store import CodebookStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)

@@ -4,15 +4,15 @@ text = activity_diagram(session, level=1, timestamps="elapsed")
 write_diagram(text, Path("session.svg"))   # writes session.puml and session.svg
 """
 
-from fsm_recorder.render.activity import activity_diagram
-from fsm_recorder.render.filters import narrow, parse_steps, parse_time
-from fsm_recorder.render.fold import Loop, fold
-from fsm_recorder.render.image import check_syntax, render, write_diagram
-from fsm_recorder.render.jar import find_jar
-from fsm_recorder.render.plantuml import Timestamps
-from fsm_recorder.render.sequence import sequence_diagram
-from fsm_recorder.render.server import PlantUMLServer
-from fsm_recorder.render.state import state_diagram
+from fsm_recorder.render._activity import activity_diagram
+from fsm_recorder.render._filters import narrow, parse_steps, parse_time
+from fsm_recorder.render._fold import Loop, fold
+from fsm_recorder.render._image import check_syntax, render, write_diagram
+from fsm_recorder.render._jar import find_jar
+from fsm_recorder.render._plantuml import Timestamps
+from fsm_recorder.render._plantuml_server import PlantUMLServer
+from fsm_recorder.render._sequence import sequence_diagram
+from fsm_recorder.render._state import state_diagram
 
 __all__ = [
     "Loop",

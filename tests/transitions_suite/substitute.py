@@ -33,16 +33,16 @@ from transitions.extensions import factory
 from transitions.extensions.asyncio import AsyncMachine, HierarchicalAsyncMachine
 from transitions.extensions.nesting import HierarchicalMachine
 
-from fsm_recorder.codebook_store import CodebookStore
-from fsm_recorder.decode import SessionDecoder
 from fsm_recorder.exceptions import FsmRecorderError
-from fsm_recorder.machine import (
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.read._decoder import SessionDecoder
+from fsm_recorder.record._machines import (
     RecordedAsyncMachine,
     RecordedHierarchicalAsyncMachine,
     RecordedHierarchicalMachine,
     RecordedMachine,
 )
-from fsm_recorder.recorder import Recorder, memory_recorder, set_default_recorder
+from fsm_recorder.ship._recorder import Recorder, memory_recorder, set_default_recorder
 
 RECORDED: dict[type, type] = {
     transitions.Machine: RecordedMachine,

@@ -1,0 +1,145 @@
+"""``fsm-recorder diagram``: draw sessions as PlantUML activity, sequence or state diagrams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from fsm_recorder.cli._common import (
+    codebooks_option,
+    errors,
+    store,
+    url_option,
+    warn,
+)
+from fsm_recorder.cli._read import archive_option
+from fsm_recorder.exceptions import ConfigError, RenderError
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.read._load import find_session, load_sessions
+from fsm_recorder.read._session import Session
+from fsm_recorder.render import (
+    Timestamps,
+    activity_diagram,
+    parse_steps,
+    parse_time,
+    sequence_diagram,
+    state_diagram,
+    write_diagram,
+)
+from fsm_recorder.render._image import format_of
+
+Kind = Literal["activity", "sequence", "state"]
+
+
+@dataclass(frozen=True)
+class _Filters:
+    start: int | None
+    end: int | None
+    level: int | None
+    steps: tuple[int | None, int | None] | None
+
+
+@click.command("diagram", epilog="Exit status: 0 written, 1 error (the .puml is kept).")
+@click.argument("keys", metavar="SESSION...", nargs=-1, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["activity", "sequence", "state"]),
+    default="activity",
+    show_default=True,
+    help="activity: path over time; sequence: events as messages (several sessions side by "
+    "side); state: the machine with the path overlaid.",
+)
+@click.option("--from", "from_", help="Window start: +1.5s/+200ms after the start, or ISO time.")
+@click.option("--to", help="Window end, same forms as --from.")
+@click.option("--level", default="all", show_default=True, help="Nesting levels shown: N or all.")
+@click.option("--steps", help="Step (seq) range A:B, A: or :B.")
+@click.option(
+    "--timestamps",
+    type=click.Choice(["absolute", "elapsed"]),
+    is_flag=False,
+    flag_value="elapsed",
+    default=None,
+    help="Times on arrows/messages (bare flag: elapsed).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write; .puml, .svg or .png (images also keep the .puml next to them).",
+)
+@click.option("--server", help="PlantUML server URL to render with instead of the local jar.")
+@url_option
+@archive_option
+@codebooks_option
+def diagram_command(
+    keys: tuple[str, ...],
+    kind: Kind,
+    from_: str | None,
+    to: str | None,
+    level: str,
+    steps: str | None,
+    timestamps: Timestamps | None,
+    output: Path,
+    server: str | None,
+    url: str | None,
+    archive: str | None,
+    codebook_dir: str | None,
+) -> None:
+    """Draw SESSION (ID or producer:number; several for --kind sequence) into a diagram file."""
+    with errors():
+        format_of(output)  # a wrong extension fails before any reading
+        codebooks = store(codebook_dir)
+        found = load_sessions(url, archive=archive, codebooks=codebooks, on_error=warn)
+        chosen = [find_session(found, key) for key in keys]
+        filters = _filters(chosen, from_, to, level, steps)
+        text = _text(kind, chosen, codebooks, filters, timestamps)
+    try:
+        written = write_diagram(text, output, server=server)
+    except RenderError as exc:
+        kept = output.with_suffix(".puml")
+        note = f"wrote {kept} (render it elsewhere)\n" if kept.is_file() else ""
+        raise click.ClickException(f"{note}{exc}") from exc
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+def _filters(
+    sessions: list[Session], from_: str | None, to: str | None, level: str, steps: str | None
+) -> _Filters:
+    origin = min((s.started for s in sessions if s.started is not None), default=None)
+    return _Filters(
+        start=parse_time(from_, origin) if from_ else None,
+        end=parse_time(to, origin) if to else None,
+        level=_level(level),
+        steps=parse_steps(steps) if steps else None,
+    )
+
+
+def _level(value: str) -> int | None:
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"--level must be a number from 1 or 'all', not {value!r}")
+    return int(value)
+
+
+def _text(
+    kind: Kind,
+    sessions: list[Session],
+    codebooks: CodebookStore,
+    filters: _Filters,
+    timestamps: Timestamps | None,
+) -> str:
+    common = {"start": filters.start, "end": filters.end, "level": filters.level}
+    if kind == "sequence":
+        return sequence_diagram(sessions, **common, steps=filters.steps, timestamps=timestamps)
+    if len(sessions) != 1:
+        raise ConfigError(f"--kind {kind} draws one session; --kind sequence draws several")
+    [session] = sessions
+    if kind == "activity":
+        return activity_diagram(session, **common, steps=filters.steps, timestamps=timestamps)
+    return state_diagram(session, codebooks.load(session.codebook), **common, steps=filters.steps)

@@ -1,0 +1,467 @@
+"""The Recorder: a lock-free hot path into a byte buffer, and a writer thread that ships frames.
+
+The hot path packs one fixed-size slot with a precompiled struct and appends it to a bytearray;
+the writer thread takes whole runs of slots, wraps them into frames (`format._wire`) and hands
+them to a sink. Nothing on the hot path raises, blocks or does I/O; the buffer is bounded and every
+record that does not reach the sink is counted in `stats()` by reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from fsm_recorder import config
+from fsm_recorder.exceptions import ConfigError, FsmRecorderError
+from fsm_recorder.format import _wire as wire
+from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.ship import _lifecycle as lifecycle
+from fsm_recorder.ship._outbox import Delivery, PreviousRun, check_name
+from fsm_recorder.ship.sinks._base import Sink
+from fsm_recorder.ship.sinks._memory import MemorySink
+from fsm_recorder.ship.sinks._spill import DEFAULT_MAX_BYTES, Checkpoint
+
+if TYPE_CHECKING:
+    from fsm_recorder.format._crypto import PublicKey
+
+Mode = Literal["batched", "sync"]
+Emit = Callable[[int, int, int, int, int], None]
+
+
+class Slots(NamedTuple):
+    """The hot path's parts, for taps that inline `emit` (a Python call less per record).
+
+    Use exactly as `emit` does: `if len(buf) < cap: append(pack(kind, 0, a, b, c, session,
+    time.time_ns()))` else `drop(1)`. `buf` is never replaced, so the parts stay valid for the
+    recorder's lifetime (also across fork).
+    """
+
+    buf: bytearray
+    append: Callable[[bytes], None]
+    cap: int
+    pack: Callable[..., bytes]
+    drop: Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class RecorderStats:
+    """Counts of one producer. Invariant: produced == written + dropped + pending.
+
+    `pending` includes `spilled` (records in the local spill file, replayed when the sink
+    returns). `previous` reports earlier producers of the same name that died before delivering
+    everything (see `PreviousRun`); their records are not in this producer's counts.
+    """
+
+    producer: str
+    produced: int
+    written: int
+    dropped: int
+    pending: int
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    spilled: int = 0
+    previous: tuple[PreviousRun, ...] = ()
+
+
+class Recorder:
+    """Encodes records of recorded machines and ships them to a sink (Redis by default).
+
+    Args:
+        url: Redis URL; default `FSM_RECORDER_URL` or the per-host server's socket.
+        sink: Any `Sink` instead of Redis (e.g. `MemorySink()` in tests).
+        mode: "batched" (writer thread, records reach the sink within `flush_interval`) or
+            "sync" (each trigger's records are in the sink before the trigger returns).
+        flush_interval: Seconds between writer cycles in batched mode.
+        buffer_records: Records the in-process buffer holds before new ones are dropped (counted).
+        backlog_records: Records kept for retry while the sink fails, before they count as lost.
+        codebooks: Where codebooks are stored; default the per-host codebook store.
+        name: A stable name for this application (letters, digits, ``_``, ``-``): a restarted
+            process of the same name replays what a killed one spilled and reports its losses.
+        spill: Directory of the local spill files; None: ``<runtime dir>/spill`` when writing to
+            Redis, off for other sinks; False: off (records beyond the backlog are lost).
+        spill_bytes: Size cap of this producer's spill file.
+        encrypt_to: The archive's public key (`fsm_recorder.PublicKey`, extra ``crypto``): frames
+            leave the process encrypted, only the private key's holder can decode them.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        sink: Sink | None = None,
+        mode: Mode = "batched",
+        flush_interval: float = 0.05,
+        buffer_records: int = 262_144,
+        backlog_records: int = 1_048_576,
+        codebooks: CodebookStore | None = None,
+        compress: bool = True,
+        name: str | None = None,
+        spill: str | os.PathLike[str] | bool | None = None,
+        spill_bytes: int = DEFAULT_MAX_BYTES,
+        encrypt_to: PublicKey | None = None,
+    ) -> None:
+        if mode not in ("batched", "sync"):
+            raise ConfigError(f"unknown recorder mode {mode!r}: use 'batched' or 'sync'")
+        if flush_interval <= 0 or buffer_records <= 0 or backlog_records < 0:
+            raise ConfigError("flush_interval and buffer_records must be positive")
+        spill_dir = _spill_dir(spill, default=sink is None)
+        if sink is None:
+            from fsm_recorder.ship.sinks._redis import RedisSink
+
+            sink = RedisSink(url)
+        self.sink = sink
+        self._seal = encrypt_to.seal if encrypt_to is not None else None
+        self._delivery = Delivery(
+            sink,
+            name=check_name(name),
+            backlog_records=backlog_records,
+            spill_dir=spill_dir,
+            spill_bytes=spill_bytes,
+            lose=self._lose,
+            note=self.note,
+        )
+        self.mode: Mode = mode
+        self.sync = mode == "sync"
+        self.codebooks = codebooks if codebooks is not None else CodebookStore()
+        self._interval = flush_interval
+        self._next_checkpoint = 0.0
+        self._cap = buffer_records * wire.SLOT
+        self._compress = compress
+        self._buf = bytearray()
+        self.emit: Emit = self._make_emit()
+        self._ship_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._host = socket.gethostname()
+        self._sessions: dict[int, str] = {}
+        self._open: dict[int, str] = {}
+        self._ended: set[int] = set()
+        self._session_numbers = itertools.count(1)
+        self._reset_producer()
+        lifecycle.register(self)
+        self._start_writer()
+
+    # -- hot path -------------------------------------------------------------------------------
+    def _make_emit(self) -> Emit:
+        buf = self._buf
+        self.slots = Slots(buf, buf.extend, self._cap, wire.RECORD.pack, self._drop_full)
+        buf, append, cap, pack, drop = self.slots
+        now = time.time_ns
+
+        def emit(kind: int, a: int, b: int, c: int, session: int) -> None:
+            if len(buf) < cap:
+                append(pack(kind, 0, a, b, c, session, now()))
+            else:
+                drop(1)
+
+        return emit
+
+    def _drop_full(self, records: int) -> None:
+        self._count("buffer_full", records)
+
+    # -- sessions (slow path) -----------------------------------------------------------------
+    def open_session(self, codebook: Codebook, session_id: str | None = None) -> tuple[int, str]:
+        """Start a session of a machine; returns its producer-local number and its ID."""
+        fingerprint = self._save_codebook(codebook)
+        number = next(self._session_numbers)
+        sid = session_id if session_id is not None else os.urandom(8).hex()
+        self._sessions[number] = fingerprint
+        self._open[number] = sid
+        self._emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode())
+        return number, sid
+
+    def close_session(self, number: int, state: int = 0) -> None:
+        """End a session; its number is forgotten once the end record has been framed."""
+        if self._open.pop(number, None) is None:
+            return
+        self.emit(wire.Kind.SESSION_END, 0, state, 0, number)
+        self._ended.add(number)
+        self.commit()
+
+    def session_id(self, number: int) -> str:
+        """The ID of an open session ("" once it ended)."""
+        return self._open.get(number, "")
+
+    def switch_codebook(self, number: int, codebook: Codebook) -> None:
+        """A running session's machine evolved: frames from now on reference the new codebook."""
+        if number in self._sessions:
+            self._sessions[number] = self._save_codebook(codebook)
+
+    def emit_args(self, event: int, session: int, payload: bytes) -> None:
+        """Record the allow-listed arguments of an event (a variable-length record)."""
+        try:
+            record = wire.pack_with_payload(
+                wire.Kind.ARGS, event, 0, session, time.time_ns(), payload
+            )
+        except ValueError:
+            self._count("args_too_large", 1)
+            return
+        if len(self._buf) < self._cap:
+            self._buf.extend(record)
+        else:
+            self._drop_full(1)
+
+    def _emit_payload(self, kind: int, a: int, b: int, session: int, payload: bytes) -> None:
+        record = wire.pack_with_payload(kind, a, b, session, time.time_ns(), payload[:1024])
+        self._buf.extend(record)
+
+    def _save_codebook(self, codebook: Codebook) -> str:
+        try:
+            return self.codebooks.save(codebook)
+        except (OSError, FsmRecorderError):
+            # The records are still worth keeping: the codebook can be exported again later.
+            self.note("codebook_store")
+            return codebook.fingerprint
+
+    def commit(self) -> None:
+        """End of a trigger: in sync mode ship everything now, in batched mode nothing to do."""
+        if self.sync:
+            self._ship()
+
+    # -- writer ---------------------------------------------------------------------------------
+    def _start_writer(self) -> None:
+        if self.sync:
+            return
+        self._writer = threading.Thread(target=self._run, name="fsm-recorder-writer", daemon=True)
+        self._writer.start()
+
+    def _run(self) -> None:
+        while not self._closed:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self._ship()
+
+    def _ship(self) -> None:
+        with self._ship_lock:
+            try:
+                self._ship_locked()
+            except Exception:
+                self.note("writer")
+
+    def _ship_locked(self, *, checkpoint: bool = False) -> None:
+        ended, self._ended = self._ended, set()
+        data = bytes(self._buf)
+        del self._buf[: len(data)]
+        if data:
+            try:
+                self._frame(data)
+            except Exception:  # taken from the buffer: count them, never lose them silently
+                self._count("frame_error", wire.count_records(data))
+                self.note("writer")
+        for number in ended:
+            self._sessions.pop(number, None)
+        self._delivery.deliver()
+        # At most once per flush interval: in sync mode a ship happens per trigger, and a file
+        # write per trigger would cost more than the trigger's Redis round trip.
+        now = time.monotonic()
+        if checkpoint or now >= self._next_checkpoint:
+            self._next_checkpoint = now + self._interval
+            self._delivery.checkpoint(self._checkpoint())
+
+    def _frame(self, data: bytes) -> None:
+        count = wire.count_records(data)
+        sessions = {n: fp for n in wire.session_column(data) if (fp := self._sessions.get(n))}
+        frame = wire.encode_frame(
+            producer=self._producer,
+            pid=self._pid,
+            host=self._host,
+            first_seq=self._next_seq,
+            slots=data,
+            sessions=sessions,
+            compress=self._compress,
+        )
+        if self._seal is not None:
+            frame = self._seal(frame)
+        # Records dropped before framing leave a gap in the sequence after this frame.
+        with self._count_lock:
+            gap = self._unframed - self._gap_accounted
+            self._gap_accounted += gap
+        self._next_seq += count + gap
+        self._delivery.add(frame, count)
+
+    def _checkpoint(self) -> Checkpoint:
+        with self._count_lock:
+            lost = self._dropped_total
+        return Checkpoint(
+            producer=self._producer,
+            pid=self._pid,
+            numbered=self._next_seq,
+            written=self._delivery.written,
+            lost=lost,
+        )
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+    def _count(self, reason: str, records: int) -> None:
+        """Count records lost before framing: they never get a sequence number (a gap)."""
+        with self._count_lock:
+            self._dropped[reason] += records
+            self._dropped_total += records
+            self._unframed += records
+
+    def _lose(self, reason: str, records: int) -> None:
+        """Count framed records lost on the way to the sink (their numbers are taken)."""
+        with self._count_lock:
+            self._dropped[reason] += records
+            self._dropped_total += records
+
+    def note(self, where: str) -> None:
+        """Count an error that cost no record (codebook store, writer, unencodable argument)."""
+        with self._count_lock:
+            self._errors[where] += 1
+
+    def _reset_producer(self) -> None:
+        self._producer = os.urandom(8)
+        self._pid = os.getpid()
+        self._next_seq = 0
+        self._dropped: Counter[str] = Counter()
+        self._dropped_total = 0
+        self._unframed = 0
+        self._gap_accounted = 0
+        self._errors: Counter[str] = Counter()
+
+    @property
+    def producer(self) -> str:
+        """This producer's identity (hex); a forked child gets a new one."""
+        return self._producer.hex()
+
+    def stats(self) -> RecorderStats:
+        """Counts since this producer started (or since fork in a child).
+
+        Never waits on a writer cycle that is stuck in a sink write: then the snapshot is taken
+        without the writer's lock and may be off by the frame being moved.
+        """
+        locked = self._ship_lock.acquire(timeout=0.01)
+        try:
+            pending = wire.count_records(bytes(self._buf)) + self._delivery.pending
+            written = self._delivery.written
+            spilled = self._delivery.spilled
+            previous = tuple(self._delivery.previous)
+        finally:
+            if locked:
+                self._ship_lock.release()
+        with self._count_lock:
+            dropped = dict(self._dropped)
+            errors = dict(self._errors)
+            total = self._dropped_total
+        return RecorderStats(
+            producer=self.producer,
+            produced=written + total + pending,
+            written=written,
+            dropped=total,
+            pending=pending,
+            dropped_by_reason=dropped,
+            errors=errors,
+            spilled=spilled,
+            previous=previous,
+        )
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Ship everything buffered now; True when nothing is left pending."""
+        if not self._ship_lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        try:
+            self._ship_locked(checkpoint=True)
+        finally:
+            self._ship_lock.release()
+        return not self._delivery.pending and not self._buf
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush, spill what the sink does not take, stop the writer; idempotent, run at exit.
+
+        Waits at most about `timeout` seconds for a writer cycle in progress (a hanging server)
+        plus one sink write; what is not written by then is spilled for the next start.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        writer = getattr(self, "_writer", None)
+        if writer is not None and writer.is_alive() and writer is not threading.current_thread():
+            writer.join(timeout=timeout)
+        if not self._ship_lock.acquire(timeout=timeout):
+            self.note("close_timeout")  # a signal arrived mid-cycle on this very thread
+            return
+        try:
+            self._final_ship()
+        finally:
+            self._ship_lock.release()
+        self.sink.close()
+
+    def _final_ship(self) -> None:
+        try:
+            data = bytes(self._buf)
+            del self._buf[: len(data)]
+            if data:
+                self._frame(data)
+            self._delivery.deliver(force=True)
+            self._delivery.close(self._checkpoint())
+        except Exception:
+            self.note("writer")
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: a new producer identity, an empty buffer, a new writer."""
+        del self._buf[:]
+        self._ship_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._ended = set()
+        self._reset_producer()
+        self._delivery.after_fork()
+        self.sink.after_fork()
+        for number, sid in list(self._open.items()):
+            self._emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode())
+        if not self._closed:
+            self._start_writer()
+
+
+def _spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) -> Path | None:
+    if spill is None:
+        spill = default
+    if spill is True:
+        return config.runtime_dir() / "spill"
+    if spill is False:
+        return None
+    return Path(spill)
+
+
+_default: Recorder | None = None
+_default_lock = threading.Lock()
+
+
+def get_default_recorder() -> Recorder:
+    """The process-wide recorder machines use when given none (created on first use)."""
+    global _default  # noqa: PLW0603 - the process-wide default is the point
+    with _default_lock:
+        if _default is None:
+            _default = Recorder()
+        return _default
+
+
+def set_default_recorder(recorder: Recorder | None) -> Recorder | None:
+    """Replace the process-wide recorder (None: create a fresh one on next use); returns the old."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, recorder
+        return previous
+
+
+def memory_recorder(**kwargs: object) -> Recorder:
+    """A recorder into a `MemorySink`, synchronous so tests see records at once."""
+    options: dict[str, object] = {"mode": "sync", **kwargs}
+    return Recorder(sink=MemorySink(), **options)  # type: ignore[arg-type]
