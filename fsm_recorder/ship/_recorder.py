@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -177,7 +178,7 @@ class Recorder:
         sid = session_id if session_id is not None else os.urandom(8).hex()
         self._sessions[number] = fingerprint
         self._open[number] = sid
-        self._emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode())
+        self.emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode()[:1024])
         return number, sid
 
     def close_session(self, number: int, state: int = 0) -> None:
@@ -199,21 +200,26 @@ class Recorder:
 
     def emit_args(self, event: int, session: int, payload: bytes) -> None:
         """Record the allow-listed arguments of an event (a variable-length record)."""
+        self.emit_payload(wire.Kind.ARGS, event, 0, session, payload)
+
+    def emit_payload(self, kind: int, a: int, b: int, session: int, payload: bytes) -> None:
+        """Append one record carrying `payload` (arguments, session ID, log line, ...).
+
+        The slow-path record of every kind that carries bytes; readers attach it to the step
+        recorded just before it in the same session. Never raises: a payload too large for the
+        wire or a full buffer is counted as a lost record (`<kind>_too_large`, `buffer_full`).
+        """
         try:
-            record = wire.pack_with_payload(
-                wire.Kind.ARGS, event, 0, session, time.time_ns(), payload
-            )
-        except ValueError:
-            self._count("args_too_large", 1)
+            record = wire.pack_with_payload(kind, a, b, session, time.time_ns(), payload)
+        except (ValueError, OverflowError, TypeError, struct.error):
+            known = kind in wire.Kind._value2member_map_
+            name = wire.Kind(kind).name.lower() if known else "payload"
+            self._count(f"{name}_too_large", 1)
             return
         if len(self._buf) < self._cap:
             self._buf.extend(record)
         else:
             self._drop_full(1)
-
-    def _emit_payload(self, kind: int, a: int, b: int, session: int, payload: bytes) -> None:
-        record = wire.pack_with_payload(kind, a, b, session, time.time_ns(), payload[:1024])
-        self._buf.extend(record)
 
     def _save_codebook(self, codebook: Codebook) -> str:
         try:
@@ -425,7 +431,7 @@ class Recorder:
         self._delivery.after_fork()
         self.sink.after_fork()
         for number, sid in list(self._open.items()):
-            self._emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode())
+            self.emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode()[:1024])
         if not self._closed:
             self._start_writer()
 

@@ -325,3 +325,19 @@ def test_a_frame_that_cannot_be_built_is_counted_as_lost(codebook_dir: Path) -> 
     assert stats.written == 0
     assert stats.dropped_by_reason["frame_error"] == stats.produced == stats.dropped > 0
     assert stats.errors["writer"] >= 1
+
+
+def test_emit_payload_records_any_kind_and_never_raises() -> None:
+    """A payload record of any kind is framed after the steps before it; a payload too large for
+    the wire is counted as a lost record, never raised."""
+    rec = memory_recorder()
+    machine = toggle(rec)
+    number = machine._fsmr.sessions[id(machine)]  # type: ignore[union-attr]
+    rec.emit_payload(wire.Kind.ARGS, 1, 0, number, b'{"n":1}')
+    rec.emit_payload(wire.Kind.ARGS, 1, 0, number, b"x" * (wire.MAX_PAYLOAD + 1))
+    rec.emit_payload(250, 1, 0, number, b"x" * (wire.MAX_PAYLOAD + 1))
+    rec.commit()
+    frame = wire.decode_frame(rec.sink.frames[-1])  # type: ignore[attr-defined]
+    [record] = [r for r in frame.records if r.kind == wire.Kind.ARGS]
+    assert record.payload == b'{"n":1}'
+    assert rec.stats().dropped_by_reason == {"args_too_large": 1, "payload_too_large": 1}
