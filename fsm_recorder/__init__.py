@@ -34,7 +34,8 @@ from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.format._crypto import KeyRing, PrivateKey, PublicKey
 from fsm_recorder.read._decoder import SessionDecoder, decode_sessions
-from fsm_recorder.read._load import SessionFilter, find_session, list_sessions, load_sessions
+from fsm_recorder.read._load import find_session, list_sessions, load_sessions
+from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.read._session import Session, Step
 from fsm_recorder.record._declarative import (
     Event,

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from fsm_recorder.format._crypto import KEYS_ENV
+from fsm_recorder.cli._common import KEYS_META
 
 
 def _add_keys(ctx: click.Context, param: click.Parameter, keys: tuple[str, ...]) -> None:
-    # Every reader (show, sessions, diagram, drain, replay) finds private keys through the
-    # environment, so one global option reaches them all.
-    if keys:
-        known = os.environ.get(KEYS_ENV)
-        os.environ[KEYS_ENV] = os.pathsep.join([*keys, *([known] if known else [])])
+    # The context's meta is shared with every subcommand: readers pick the paths up through
+    # `_common.keyring()`, so one global option reaches them all.
+    ctx.meta[KEYS_META] = keys
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

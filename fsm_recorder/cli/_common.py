@@ -14,8 +14,10 @@ from rich.markup import escape
 
 from fsm_recorder.exceptions import FsmRecorderError
 from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.format._crypto import KeyRing, default_keyring
 
 F = TypeVar("F", bound=Callable[..., Any])
+KEYS_META = "fsm_recorder.keys"
 err_console = Console(stderr=True)
 
 
@@ -52,6 +54,13 @@ def codebooks_option(func: F) -> F:
 def store(codebook_dir: str | None) -> CodebookStore:
     """The codebook store named by `--codebooks` (or the default)."""
     return CodebookStore(codebook_dir)
+
+
+def keyring() -> KeyRing:
+    """The private keys for encrypted records: ``fsm-recorder --key FILE ...``, then the variable
+    ``FSM_RECORDER_KEYS``."""
+    context = click.get_current_context(silent=True)
+    return default_keyring(context.meta.get(KEYS_META, ()) if context else ())
 
 
 @contextmanager

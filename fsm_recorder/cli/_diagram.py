@@ -11,6 +11,7 @@ import click
 from fsm_recorder.cli._common import (
     codebooks_option,
     errors,
+    keyring,
     store,
     url_option,
     warn,
@@ -93,7 +94,9 @@ def diagram_command(
     with errors():
         format_of(output)  # a wrong extension fails before any reading
         codebooks = store(codebook_dir)
-        found = load_sessions(url, archive=archive, codebooks=codebooks, on_error=warn)
+        found = load_sessions(
+            url, archive=archive, codebooks=codebooks, on_error=warn, keys=keyring()
+        )
         chosen = [find_session(found, key) for key in keys]
         filters = _filters(chosen, from_, to, level, steps)
         text = _text(kind, chosen, codebooks, filters, timestamps)

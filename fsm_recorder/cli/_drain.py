@@ -20,6 +20,7 @@ from fsm_recorder.cli._common import (
     err_console,
     errors,
     json_option,
+    keyring,
     print_json,
     store,
     url_option,
@@ -159,6 +160,7 @@ def drain_command(
             drainer = Drainer(
                 settings,
                 codebooks=store(codebook_dir),
+                keys=keyring(),
                 on_batch=progress.update,
                 on_error=None if once else progress.error,
             )

@@ -11,6 +11,7 @@ from fsm_recorder.cli._common import (
     codebooks_option,
     errors,
     json_option,
+    keyring,
     print_json,
     store,
     url_option,
@@ -19,11 +20,11 @@ from fsm_recorder.cli._common import (
 )
 from fsm_recorder.exceptions import ConfigError
 from fsm_recorder.read._load import (
-    SessionFilter,
     find_session,
     list_sessions,
     load_sessions,
 )
+from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.read._session import Session, Step
 from fsm_recorder.read._time import parse_time
 
@@ -84,7 +85,12 @@ def sessions_command(
     where = SessionFilter(machine=machine, host=host, since=since, until=until, reached=reached)
     with errors():
         found = list_sessions(
-            url, archive=archive, codebooks=store(codebook_dir), on_error=warn, where=where
+            url,
+            archive=archive,
+            codebooks=store(codebook_dir),
+            on_error=warn,
+            where=where,
+            keys=keyring(),
         )
     if as_json:
         print_json(found)
@@ -124,6 +130,7 @@ def show_command(
             where=SessionFilter(key=session),
             start=start,
             end=end,
+            keys=keyring(),
         )
         chosen = find_session(found, session).window(start, end)
     if as_json:

@@ -7,8 +7,6 @@ not run (session not found, factory not importable, server unreachable).
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import get_args
 
@@ -16,6 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from fsm_recorder.cli._common import keyring
 from fsm_recorder.exceptions import FsmRecorderError
 from fsm_recorder.replay._replay import ReplayReport, SideEffects
 
@@ -84,11 +83,8 @@ def _replay(
     from fsm_recorder.read._load import find_session, load_sessions
     from fsm_recorder.replay._replay import load_factory, replay
 
-    # As `python -m` would: the factory usually lives in the project the command runs in.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     machine_factory = load_factory(factory)
-    recorded = find_session(load_sessions(url, archive=archive), key)
+    recorded = find_session(load_sessions(url, archive=archive, keys=keyring()), key)
     return replay(recorded, machine_factory, side_effects=side_effects)
 
 

@@ -185,16 +185,20 @@ class KeyRing:
         return key.open(head, sealed)
 
 
-_default: tuple[str, KeyRing] | None = None
+_from_env: tuple[str, KeyRing] | None = None
 
 
-def default_keyring() -> KeyRing:
-    """The ring of private key files named in ``FSM_RECORDER_KEYS`` (os.pathsep-separated)."""
-    global _default  # noqa: PLW0603 - loaded once per value of the variable
+def default_keyring(paths: Iterable[str | os.PathLike[str]] = ()) -> KeyRing:
+    """What readers decrypt with: the key files at `paths` (``--key``), then ``FSM_RECORDER_KEYS``.
+
+    The variable holds os.pathsep-separated paths; its ring is loaded once per value.
+    """
+    global _from_env  # noqa: PLW0603 - loaded once per value of the variable
     value = os.environ.get(KEYS_ENV, "")
-    if _default is None or _default[0] != value:
-        _default = (value, KeyRing.load(p for p in value.split(os.pathsep) if p))
-    return _default[1]
+    if _from_env is None or _from_env[0] != value:
+        _from_env = (value, KeyRing.load(p for p in value.split(os.pathsep) if p))
+    given = [PrivateKey.load(path) for path in paths]
+    return KeyRing([*given, *_from_env[1].keys.values()]) if given else _from_env[1]
 
 
 def _read(path: str | os.PathLike[str]) -> bytes:

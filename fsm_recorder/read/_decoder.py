@@ -16,6 +16,7 @@ from fsm_recorder.exceptions import CodebookError, DecodeError
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.format._crypto import default_keyring
 from fsm_recorder.read._session import (
     STEP_KINDS,
     Session,
@@ -56,13 +57,17 @@ class _Names:
 
 
 class SessionDecoder:
-    """Accumulates frames from any source and yields decoded sessions."""
+    """Accumulates frames from any source and yields decoded sessions.
+
+    Encrypted frames are opened with `keys`, by default `default_keyring()` (the private keys
+    named in ``FSM_RECORDER_KEYS``).
+    """
 
     def __init__(
         self, codebooks: CodebookStore | None = None, keys: wire.Opener | None = None
     ) -> None:
         self.codebooks = codebooks if codebooks is not None else CodebookStore()
-        self.keys = keys
+        self.keys = keys if keys is not None else default_keyring()
         self._sessions: dict[tuple[str, int], Session] = {}
         self._names: dict[str, _Names] = {}
         self._seqs: dict[str, set[int]] = {}

@@ -6,8 +6,7 @@ thing everywhere: every record of it that is still in Redis or already archived,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -22,55 +21,10 @@ from fsm_recorder.exceptions import (
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.host._client import redis_client
+from fsm_recorder.read._archived import add_archived, list_archived
 from fsm_recorder.read._decoder import SessionDecoder
+from fsm_recorder.read._query import OnError, SessionFilter, raise_error
 from fsm_recorder.read._session import Session
-
-OnError = Callable[[str, Exception], None]
-
-
-@dataclass(frozen=True)
-class SessionFilter:
-    """Which sessions a reader wants; every given criterion must hold.
-
-    The archive turns it into SQL over its indexed ``sessions`` table; live sessions are checked
-    with `matches`, so both sources filter alike.
-
-    Attributes:
-        key: A session ID or ``producer:number`` key.
-        keys: Only these (producer, number) sessions.
-        machine: Machine name.
-        host: Recording host.
-        since: Sessions with a step at or after this time (ns).
-        until: Sessions with a step at or before this time (ns).
-        reached: Sessions that were in this state (full name) at some point.
-    """
-
-    key: str | None = None
-    keys: frozenset[tuple[str, int]] | None = None
-    machine: str | None = None
-    host: str | None = None
-    since: int | None = None
-    until: int | None = None
-    reached: str | None = None
-
-    def matches(self, session: Session) -> bool:
-        """Whether a decoded session passes the filter."""
-        steps = session.steps
-        checks = (
-            self.key is None or self.key in (session.id, session.key),
-            self.keys is None or (session.producer, session.number) in self.keys,
-            self.machine is None or session.machine == self.machine,
-            self.host is None or session.host == self.host,
-            self.since is None or any(s.ts >= self.since for s in steps),
-            self.until is None or any(s.ts <= self.until for s in steps),
-            self.reached is None or self.reached in reached_states(session),
-        )
-        return all(checks)
-
-
-def reached_states(session: Session) -> set[str]:
-    """Every state the session was in: each step's state and each transition's destination."""
-    return {s.state for s in session.steps if s.state} | {s.dest for s in session.steps if s.dest}
 
 
 def read_frames(url: str | None = None, *, prefix: str | None = None) -> Iterator[bytes]:
@@ -96,16 +50,13 @@ def read_frames(url: str | None = None, *, prefix: str | None = None) -> Iterato
         client.close()
 
 
-def raise_error(_: str, exc: Exception) -> None:
-    """The default `OnError`: let the error through."""
-    raise exc
-
-
-def _live_frames(url: str | None, prefix: str | None, on_error: OnError) -> list[wire.Frame]:
+def _live_frames(
+    url: str | None, prefix: str | None, keys: wire.Opener, on_error: OnError
+) -> list[wire.Frame]:
     frames = []
     for number, data in enumerate(read_frames(url, prefix=prefix)):
         try:
-            frames.append(wire.decode_frame(data))
+            frames.append(wire.decode_frame(data, keys))
         except DecodeError as exc:
             on_error(f"frame {number}", exc)
     return frames
@@ -130,6 +81,7 @@ def load_sessions(
     where: SessionFilter | None = None,
     start: int | None = None,
     end: int | None = None,
+    keys: wire.Opener | None = None,
 ) -> list[Session]:
     """Decode every session held live in Redis (and in `archive`, when given).
 
@@ -139,13 +91,12 @@ def load_sessions(
     archive's millions of records out of memory when only a few sessions are wanted.
 
     A frame that cannot be decoded goes to `on_error(where, error)`; the default raises, the CLI
-    reports and carries on so that one bad frame never hides the others.
+    reports and carries on so that one bad frame never hides the others. Encrypted frames are
+    opened with `keys` (default `SessionDecoder`'s).
     """
-    decoder = SessionDecoder(codebooks)
-    live = _live_frames(url, prefix, on_error)
+    decoder = SessionDecoder(codebooks, keys)
+    live = _live_frames(url, prefix, decoder.keys, on_error)
     if archive is not None:
-        from fsm_recorder.read._archived import add_archived
-
         add_archived(decoder, archive, on_error=on_error, where=where, start=start, end=end)
     _add_live(decoder, live, on_error)
     return decoder.sessions()
@@ -159,6 +110,7 @@ def list_sessions(
     prefix: str | None = None,
     on_error: OnError = raise_error,
     where: SessionFilter | None = None,
+    keys: wire.Opener | None = None,
 ) -> list[dict[str, Any]]:
     """Summaries (`Session.summary`) of the sessions matching `where`, live and archived.
 
@@ -166,15 +118,13 @@ def list_sessions(
     only in the archive come from its ``sessions`` table without reading a single record.
     """
     where = where or SessionFilter()
-    decoder = SessionDecoder(codebooks)
-    live = _live_frames(url, prefix, on_error)
-    keys = frozenset((frame.producer, number) for frame in live for number in frame.sessions)
+    decoder = SessionDecoder(codebooks, keys)
+    live = _live_frames(url, prefix, decoder.keys, on_error)
+    seen = frozenset((frame.producer, number) for frame in live for number in frame.sessions)
     archived: list[dict[str, Any]] = []
     if archive is not None:
-        from fsm_recorder.read._archived import add_archived, list_archived
-
-        add_archived(decoder, archive, on_error=on_error, where=SessionFilter(keys=keys))
-        archived = [s for s in list_archived(archive, where) if _key_of(s) not in keys]
+        add_archived(decoder, archive, on_error=on_error, where=SessionFilter(keys=seen))
+        archived = [s for s in list_archived(archive, where) if _key_of(s) not in seen]
     _add_live(decoder, live, on_error)
     found = [s.summary() for s in decoder.sessions() if where.matches(s)] + archived
     return sorted(found, key=lambda s: (s["started"] or 0, s["key"]))

@@ -47,6 +47,7 @@ from fsm_recorder.exceptions import (
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
+from fsm_recorder.format._crypto import default_keyring
 from fsm_recorder.host._client import redis_client
 from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter, WriteResult
 
@@ -164,13 +165,17 @@ def parse_memory(text: str, maxmemory: int) -> int:
 
 
 class Drainer:
-    """One drain process: a consumer of the host's stream writing into one archive."""
+    """One drain process: a consumer of the host's stream writing into one archive.
+
+    Encrypted frames are opened with `keys` (default `default_keyring()`) and archived in clear.
+    """
 
     def __init__(
         self,
         settings: DrainSettings,
         *,
         codebooks: CodebookStore | None = None,
+        keys: wire.Opener | None = None,
         on_batch: Callable[[DrainStats], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> None:
@@ -181,6 +186,7 @@ class Drainer:
         self._held = config.held_key(settings.prefix)
         self._source = f"{socket.gethostname()} {self._stream}"
         self._codebooks = codebooks if codebooks is not None else CodebookStore()
+        self._keys = keys if keys is not None else default_keyring()
         self._on_batch = on_batch or (lambda _: None)
         self._on_error = on_error
         self._redis = redis_client(settings.url, timeout=30.0)
@@ -324,7 +330,7 @@ class Drainer:
                 counts.append(0)
                 continue
             try:
-                frame = wire.decode_frame(data)
+                frame = wire.decode_frame(data, self._keys)
                 batch.codebooks.update(self._books(frame))
             except (DecodeError, CodebookError) as exc:
                 batch.dead.append(DeadLetter(data, str(exc), self._source, entry_id.decode()))

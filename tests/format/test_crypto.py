@@ -68,8 +68,11 @@ def test_encrypted_frames_decode_only_with_the_private_key() -> None:
 
 
 def test_without_the_key_decoding_fails_with_the_key_id() -> None:
-    """A frame sealed to a key the ring lacks is a DecodeError naming that key's id."""
+    """A frame sealed to a key the ring lacks is a DecodeError naming that key's id; the wire
+    format itself holds no keys, so without a ring it is a DecodeError too."""
     [frame] = _frames(ARCHIVE)
+    with pytest.raises(DecodeError, match="no private key"):
+        wire.decode_frame(frame)
     with pytest.raises(DecodeError, match=ARCHIVE.public.id.hex()):
         wire.decode_frame(frame, KeyRing([OTHER]))
     with pytest.raises(DecodeError, match=KEYS_ENV):

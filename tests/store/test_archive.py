@@ -18,7 +18,7 @@ from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._archived import add_archived, list_archived
 from fsm_recorder.read._decoder import SessionDecoder, decode_sessions
-from fsm_recorder.read._load import SessionFilter
+from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.read._session import Session
 from fsm_recorder.ship._recorder import memory_recorder
 from fsm_recorder.store import _schema as archive_schema
