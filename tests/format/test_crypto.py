@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from fsm_recorder.cli._keys import keys_group
 from fsm_recorder.exceptions import ConfigError, DecodeError
 from fsm_recorder.format import _wire as wire
+from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.format._crypto import (
     KEYS_ENV,
     KeyRing,
@@ -100,22 +101,30 @@ def test_a_clear_part_cannot_be_moved_onto_another_sealed_body() -> None:
         wire.decode_frame(head_a + body_b, KeyRing([ARCHIVE]))
 
 
+@pytest.fixture(scope="module")
+def sealed_frame(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One sealed frame, recorded into a codebook store of the test's own."""
+    store = CodebookStore(tmp_path_factory.mktemp("codebooks"))
+    rec = memory_recorder(encrypt_to=ARCHIVE.public, codebooks=store)
+    _record(rec)
+    return rec.sink.frames[0]
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
-def test_fuzz_mutated_encrypted_frames_only_raise_decode_error(data: st.DataObject) -> None:
+def test_fuzz_mutated_encrypted_frames_only_raise_decode_error(
+    sealed_frame: bytes, data: st.DataObject
+) -> None:
     """Truncated, extended or overwritten encrypted frames raise DecodeError and nothing else."""
-    frame = bytearray(FUZZ_FRAME)
+    frame = bytearray(sealed_frame)
     cut = data.draw(st.integers(0, len(frame)))
     junk = data.draw(st.binary(max_size=8))
     at = data.draw(st.integers(0, len(frame) - 1))
     mutated = bytes(frame[:at] + junk + frame[at + len(junk) : cut or None])
-    if mutated == FUZZ_FRAME:
+    if mutated == sealed_frame:
         return
     with pytest.raises(DecodeError):
         wire.decode_frame(mutated, KeyRing([ARCHIVE]))
-
-
-FUZZ_FRAME = _frames(ARCHIVE)[0]
 
 
 def test_rotation_old_records_decode_with_the_old_key() -> None:
