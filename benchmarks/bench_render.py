@@ -17,6 +17,7 @@ from fsm_recorder.read._session import Session
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.render import (
     activity_diagram,
+    fold,
     render,
     sequence_diagram,
     state_diagram,
@@ -24,6 +25,7 @@ from fsm_recorder.render import (
 from fsm_recorder.ship._recorder import memory_recorder
 
 TEXT_TARGET_S = 2.0
+FOLD_TARGET_S = 1.0  # linear: O(n * max_period), one comparison per item and period
 EVENTS = ("start", "finish", "reset")
 STEPS_PER_EVENT = 4  # event, transition, exit, enter
 
@@ -70,6 +72,11 @@ def main() -> None:
         "sequence": timed("sequence text", lambda: sequence_diagram(session), TEXT_TARGET_S),
         "state": timed("state text", lambda: state_diagram(session, codebook), TEXT_TARGET_S),
     }
+    for shape, items in (
+        ("distinct", [str(i) for i in range(300_000)]),
+        ("cycling", ["a", "b", "c", "d", "e"] * 60_000),
+    ):
+        timed(f"fold 300,000 {shape} items", lambda i=items: fold(i, str), FOLD_TARGET_S)
     unfolded = timed(
         "activity text, folding off", lambda: activity_diagram(session, fold_repeats=None)
     )

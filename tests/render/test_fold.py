@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fsm_recorder.render._fold import Loop, fold
 
 
@@ -47,9 +45,13 @@ def test_keys_decide_equality() -> None:
     assert (loop.first, loop.last) == (("p", 0), ("q", 7))
 
 
-def test_fold_is_linear_enough() -> None:
-    """300,000 items that never repeat and 300,000 that cycle fold in well under a second each."""
-    for items in ([str(i) for i in range(300_000)], ["a", "b", "c", "d", "e"] * 60_000):
-        began = time.perf_counter()
-        fold(items, _k)
-        assert time.perf_counter() - began < 3.0
+def test_long_sequences_fold_to_their_shape() -> None:
+    """300,000 items that never repeat stay as they are; 300,000 that cycle fold into one loop.
+
+    How fast that is (O(n * max_period)) is measured in benchmarks/bench_render.py, not here.
+    """
+    distinct = [str(i) for i in range(300_000)]
+    assert fold(distinct, _k) == distinct
+    [loop] = fold(["a", "b", "c", "d", "e"] * 60_000, _k)
+    assert isinstance(loop, Loop)
+    assert (loop.body, loop.count) == (("a", "b", "c", "d", "e"), 60_000)
