@@ -74,7 +74,9 @@ class Latency:
     def check(self) -> None:
         ordered = sorted(self.seconds)
         assert ordered[len(ordered) // 2] < 0.002
-        assert ordered[-1] < 0.2
+        # Below the sink's 0.5 s timeout, so a trigger that waited on it fails; a loaded test
+        # machine has been seen to pause a trigger for 0.22 s.
+        assert ordered[-1] < 0.45
 
 
 def _balanced(stats: RecorderStats) -> None:
