@@ -70,7 +70,8 @@ def throughput(env: Env, seconds: float, processes: int) -> dict[str, Any]:
     with env.client() as client:
         held = int(client.get(config.held_key()) or 0)
         stored = sum(
-            _frame_records(f[config.FRAME_FIELD]) for _, f in client.xrange(config.stream_key())
+            wire.announced_records(f[config.FRAME_FIELD])
+            for _, f in client.xrange(config.stream_key())
         )
     produced = sum(r["produced"] for r in results)
     written = sum(r["written"] for r in results)
@@ -107,8 +108,3 @@ def produce(url: str, codebooks: str, seconds: float) -> dict[str, Any]:
         "dropped": stats.dropped,
         "elapsed": elapsed,
     }
-
-
-def _frame_records(frame: bytes) -> int:
-    """The record count a frame's header announces (the drain checks it against the body)."""
-    return int(wire.HEADER.unpack_from(frame)[5])

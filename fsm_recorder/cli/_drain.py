@@ -30,7 +30,7 @@ from fsm_recorder.store._drain import Drainer, DrainSettings, DrainStats
 _LOG_EVERY = 1.0
 
 
-def describe(stats: DrainStats) -> str:
+def stats_line(stats: DrainStats) -> str:
     """One line of drain figures, for the live display and the log."""
     return (
         f"{stats.records} records archived ({stats.records_per_second:,.0f}/s), "
@@ -60,10 +60,10 @@ class _Progress:
     def update(self, stats: DrainStats) -> None:
         """Show the latest figures."""
         if self._live is not None:
-            self._live.update(describe(stats))
+            self._live.update(stats_line(stats))
         elif time.monotonic() - self._logged >= _LOG_EVERY:
             self._logged = time.monotonic()
-            self._console.print(f"drain: {describe(stats)}", highlight=False, soft_wrap=True)
+            self._console.print(f"drain: {stats_line(stats)}", highlight=False, soft_wrap=True)
 
     def error(self, exc: Exception) -> None:
         """Report a failure the long-lived drain retries."""
@@ -171,7 +171,7 @@ def drain_command(
     if as_json:
         print_json(stats.summary())
     else:
-        console.print(f"drain done: {describe(stats)}", highlight=False, soft_wrap=True)
+        console.print(f"drain done: {stats_line(stats)}", highlight=False, soft_wrap=True)
     if stats.dead_letters:
         err_console.print(
             f"[yellow]warning:[/] {stats.dead_letters} frames went to the archive's dead_letters "

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from fsm_recorder.exceptions import CodebookError
 
-CODEBOOK_FORMAT = 1
 FINGERPRINT_BYTES = 8
 MAX_CODE = 0xFFFF
 # Exceptions raised in callbacks are recorded by type; the built-in ones are known up front so that

@@ -166,6 +166,16 @@ def decode_frame(frame: bytes, keys: Opener | None = None) -> Frame:
         raise DecodeError(f"malformed frame: {exc}") from exc
 
 
+def announced_records(frame: bytes) -> int:
+    """Records a frame's header announces without decoding the rest; 0 for a non-frame.
+
+    What the sink counted a frame as (held counter, spill file), even when its body is damaged.
+    """
+    if len(frame) < HEADER.size or frame[:2] != MAGIC:
+        return 0
+    return int(HEADER.unpack_from(frame)[5])
+
+
 def split_frame(frame: bytes) -> tuple[bytes, bytes]:
     """A frame's clear part (header, host, session table) and its body."""
     view = memoryview(frame)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
+from fsm_recorder.exceptions import ConfigError
+
 StepKind = Literal[
     "event",
     "transition",
@@ -119,7 +121,7 @@ class Session:
         transitions that stay inside one collapsed state disappear.
         """
         if level is not None and level < 1:
-            raise ValueError(f"nesting level must be 1 or more (or None for all), not {level}")
+            raise ConfigError(f"nesting level must be 1 or more (--level N or all), not {level}")
         if level is None or not self.separator:
             return self
         cut = _truncator(self.separator, level)

@@ -10,6 +10,8 @@ Accepted forms:
 - A duration ago: ``90s``, ``15m``, ``2h``, ``3d`` (optionally ``-15m`` or ``15m ago``).
 - ``now``.
 - Seconds since the epoch (``1714560000`` or ``1714560000.25``).
+- After a session's start, when the caller knows it (`origin`, as ``diagram --from`` does):
+  ``+1.5s``, ``+200ms``, ``+30us``, ``+7ns``.
 """
 
 from __future__ import annotations
@@ -21,18 +23,38 @@ from datetime import datetime
 from fsm_recorder.exceptions import ConfigError
 
 _DURATION = re.compile(r"-?\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)(?:\s+ago)?", re.IGNORECASE)
-_UNIT_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+_RELATIVE = re.compile(r"\+\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|s)")
+_UNIT_NS = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "d": 86400 * 10**9,
+}
 _EPOCH = re.compile(r"\d+(?:\.\d+)?")
 
 
-def parse_time(text: str, *, now_ns: int | None = None) -> int:
+def parse_time(text: str, origin: int | None = None, *, now_ns: int | None = None) -> int:
     """Nanoseconds since the epoch for `text`; raise `ConfigError` saying what is accepted.
 
     Args:
         text: The user's time (see the module docstring for the forms).
-        now_ns: "Now" for relative times; default the wall clock (tests pin it).
+        origin: The session start (ns) that ``+1.5s`` counts from; None: no such form here.
+        now_ns: "Now" for durations ago; default the wall clock (tests pin it).
     """
     raw = text.strip()
+    relative = _RELATIVE.fullmatch(raw)
+    if relative:
+        if origin is None:
+            raise ConfigError(
+                f"{text!r} is relative to a session's start, and there is none here "
+                "(an empty session, or an option that is not about one session)"
+            )
+        number, unit = relative.groups()
+        return origin + round(float(number) * _UNIT_NS[unit])
     now = time.time_ns() if now_ns is None else now_ns
     if raw.lower() == "now":
         return now

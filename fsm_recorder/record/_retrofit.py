@@ -7,7 +7,7 @@ classes (the same mixins the `Recorded*` classes use), so behaviour stays transi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from transitions import Event, Machine, State, Transition
@@ -35,6 +35,7 @@ from fsm_recorder.record._machines import (
     attach,
     default_name,
 )
+from fsm_recorder.record._specs import all_states
 from fsm_recorder.ship._recorder import Recorder
 
 
@@ -84,12 +85,6 @@ def _swap(obj: Any) -> None:
     obj.__class__ = recording_class(type(obj))
 
 
-def _states(states: Iterable[Any]) -> Iterator[Any]:
-    for state in states:
-        yield state
-        yield from _states(getattr(state, "states", {}).values())
-
-
 def _events(machine: Machine) -> Iterator[Any]:
     yield from machine.events.values()
     if isinstance(machine, HierarchicalMachine):
@@ -114,7 +109,7 @@ def record(
     if getattr(machine, "_fsmr", None) is not None:
         raise ConfigError("this machine records already: record() attaches recording only once")
     name = default_name(machine, name)
-    for state in _states(machine.states.values()):
+    for state in all_states(machine):
         _swap(state)
     for event in _events(machine):
         _swap(event)

@@ -1,13 +1,15 @@
-"""`module:attribute` specs and what they build: how the CLI finds a user's machine.
+"""`module:attribute` specs and what they build: how the CLI finds a user's machine and its parts.
 
 `codebook export` and `replay` both take a spec naming a machine class or a factory; a factory may
-return a machine, or a model whose machine is attached (the usual transitions style).
+return a machine, or a model whose machine is attached (the usual transitions style). Retrofit and
+replay walk the machine's states (nested ones included) through `all_states`.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,14 @@ def machine_and_model(built: Any) -> tuple[Machine, Any]:
             "nor a model attached to one"
         )
     return machine, built
+
+
+def all_states(machine: Machine) -> Iterator[Any]:
+    """Every state object of `machine`, each nested state right after its parent."""
+    return _walk(machine.states.values())
+
+
+def _walk(states: Iterable[Any]) -> Iterator[Any]:
+    for state in states:
+        yield state
+        yield from _walk(getattr(state, "states", {}).values())

@@ -4,8 +4,9 @@ text = activity_diagram(session, level=1, timestamps="elapsed")
 write_diagram(text, Path("session.svg"))   # writes session.puml and session.svg
 """
 
+from fsm_recorder.read._time import parse_time
 from fsm_recorder.render._activity import activity_diagram
-from fsm_recorder.render._filters import narrow, parse_steps, parse_time
+from fsm_recorder.render._filters import narrow, parse_steps
 from fsm_recorder.render._fold import Loop, fold
 from fsm_recorder.render._image import check_syntax, render, write_diagram
 from fsm_recorder.render._jar import find_jar

@@ -38,7 +38,7 @@ from fsm_recorder.exceptions import ConfigError, ReplayError
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._session import Session, Step
 from fsm_recorder.record._machines import RecordingMachineMixin
-from fsm_recorder.record._specs import load_object, machine_and_model
+from fsm_recorder.record._specs import all_states, load_object, machine_and_model
 from fsm_recorder.record._tap import exception_name
 from fsm_recorder.ship._recorder import memory_recorder, set_default_recorder
 
@@ -272,7 +272,7 @@ def _silence(machine: Machine, side_effects: SideEffects, guards: _Guards) -> No
     for name in _MACHINE_CALLBACKS:
         if hasattr(machine, name):
             setattr(machine, name, [])
-    for state in _states(machine.states.values()):
+    for state in all_states(machine):
         state.on_enter = []
         state.on_exit = []
     separator = getattr(machine.state_cls, "separator", "")
@@ -283,14 +283,8 @@ def _silence(machine: Machine, side_effects: SideEffects, guards: _Guards) -> No
             transition.conditions = [type(transition).condition_cls(check)]
 
 
-def _states(states: Iterable[Any]) -> Iterator[Any]:
-    for state in states:
-        yield state
-        yield from _states(getattr(state, "states", {}).values())
-
-
 def _transitions(machine: Machine) -> Iterator[Any]:
-    scopes = [machine, *_states(machine.states.values())]
+    scopes = [machine, *all_states(machine)]
     for scope in scopes:
         for event in getattr(scope, "events", {}).values():
             for transitions in event.transitions.values():

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fsm_recorder.exceptions import ConfigError, SinkError
+from fsm_recorder.format import _wire as wire
 from fsm_recorder.ship.sinks._base import Sink
-from fsm_recorder.ship.sinks._spill import Checkpoint, SpillFile, frame_records
+from fsm_recorder.ship.sinks._spill import Checkpoint, SpillFile
 
 REPLAY_BYTES = 1 << 20
 _FIRST_PAUSE = 0.1
@@ -73,7 +74,7 @@ def check_name(name: str | None) -> str:
     return name
 
 
-class Delivery:
+class Outbox:
     """The writer's outbox: backlog, spill file, orphan spills of dead producers, checkpoint."""
 
     def __init__(
@@ -205,7 +206,7 @@ class Delivery:
             frames, offset = spill.pending(REPLAY_BYTES)
             if not frames:
                 break  # a torn tail: those records are unaccounted for
-            records = sum(frame_records(frame) for frame in frames)
+            records = sum(wire.announced_records(frame) for frame in frames)
             self.sink.write(frames, records)
             spill.replayed(offset, records)
             done += records

@@ -26,7 +26,7 @@ from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.ship import _lifecycle as lifecycle
-from fsm_recorder.ship._outbox import Delivery, PreviousRun, check_name
+from fsm_recorder.ship._outbox import Outbox, PreviousRun, check_name
 from fsm_recorder.ship.sinks._base import Sink
 from fsm_recorder.ship.sinks._memory import MemorySink
 from fsm_recorder.ship.sinks._spill import DEFAULT_MAX_BYTES, Checkpoint
@@ -121,7 +121,7 @@ class Recorder:
             sink = RedisSink(url)
         self.sink = sink
         self._seal = encrypt_to.seal if encrypt_to is not None else None
-        self._delivery = Delivery(
+        self._delivery = Outbox(
             sink,
             name=check_name(name),
             backlog_records=backlog_records,

@@ -24,10 +24,8 @@ it drains at once.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,14 +47,12 @@ from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.format._crypto import default_keyring
 from fsm_recorder.host._client import redis_client
+from fsm_recorder.host._settings import redis_size
 from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter, WriteResult
 
 GROUP = "drain"
-PAUSE_ENV = "FSM_RECORDER_TEST_DRAIN_PAUSE"
 _RETRY_SECONDS = 5.0
 _FIRST_READ_FRAMES = 8
-_SIZE = re.compile(r"(\d+)\s*(b|k|kb|m|mb|g|gb)?", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
 # Both scripts run with allow-oom: a full server is when the drain matters most, and there
@@ -149,12 +145,11 @@ class DrainStats:
 
 def parse_memory(text: str, maxmemory: int) -> int:
     """Bytes for `text`: a size (``64mb``, Redis units) or a fraction of `maxmemory` (``0.5``)."""
-    raw = text.strip()
-    size = _SIZE.fullmatch(raw)
-    if size:
-        return int(size[1]) * _UNITS[(size[2] or "").lower()]
+    size = redis_size(text)
+    if size is not None:
+        return size
     try:
-        fraction = float(raw)
+        fraction = float(text)
     except ValueError:
         fraction = -1.0
     if not 0 < fraction <= 1:
@@ -314,7 +309,6 @@ class Drainer:
         began = time.perf_counter()
         batch, counts = self._decode(entries)
         result = self.writer.write(batch)
-        _pause_for_tests()
         pairs = [item for entry, n in zip(entries, counts, strict=True) for item in (entry[0], n)]
         self._call(lambda: self._ack(keys=[self._stream, self._held], args=[GROUP, *pairs]))
         self._count(result, len(entries), time.perf_counter() - began)
@@ -334,7 +328,7 @@ class Drainer:
                 batch.codebooks.update(self._books(frame))
             except (DecodeError, CodebookError) as exc:
                 batch.dead.append(DeadLetter(data, str(exc), self._source, entry_id.decode()))
-                counts.append(_announced(data))
+                counts.append(wire.announced_records(data))
                 continue
             batch.frames.append(frame)
             counts.append(len(frame.records))
@@ -360,26 +354,6 @@ class Drainer:
         frames, held = pipe.execute()
         self.stats.backlog_frames = int(frames)
         self.stats.backlog_records = int(held or 0)
-
-
-def _announced(data: bytes) -> int:
-    """Records a frame's header announces (what the sink added to the held counter), else 0."""
-    try:
-        fields = wire.HEADER.unpack_from(data)
-    except struct.error:  # too short to hold a header: nothing was counted for it
-        return 0
-    return int(fields[5]) if fields[0] == wire.MAGIC else 0
-
-
-def _pause_for_tests() -> None:
-    """Test hook: announce the committed-but-unacknowledged moment, then hang until killed."""
-    marker = os.environ.get(PAUSE_ENV)
-    if not marker:
-        return
-    with open(marker, "w") as handle:
-        handle.write(str(os.getpid()))
-    while True:
-        time.sleep(3600)
 
 
 __all__ = ["GROUP", "DrainSettings", "DrainStats", "Drainer", "parse_memory"]

@@ -96,6 +96,15 @@ def test_counts_skip_continuation_slots() -> None:
     assert {1, 2} <= wire.session_column(slots)
 
 
+def test_announced_records_read_the_header_only() -> None:
+    """The header's record count, even with a damaged body; 0 for what is not a frame."""
+    frame = _frame(wire.RECORD.pack(Kind.EVENT, 0, 1, 1, 0, 1, 5) * 7, {1: FP_A})
+    assert wire.announced_records(frame) == 7
+    assert wire.announced_records(frame[: wire.HEADER.size]) == 7
+    assert wire.announced_records(b"xx") == 0
+    assert wire.announced_records(b"XY" + frame[2:]) == 0
+
+
 def test_long_non_ascii_host_still_decodes() -> None:
     """A host name cut to 255 bytes never splits a character into an undecodable frame."""
     slots = wire.RECORD.pack(Kind.EVENT, 0, 1, 1, 0, 1, 5)

@@ -1,4 +1,5 @@
-"""Command-line times: ISO dates, durations ago, now and epoch seconds, all in nanoseconds."""
+"""Command-line times: ISO dates, durations ago, now, epoch seconds and offsets from a session's
+start, all in nanoseconds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fsm_recorder.exceptions import ConfigError
 from fsm_recorder.read._time import parse_time
 
 NOW = 1_700_000_000 * 10**9
+ORIGIN = 1_700_000_000_000_000_000
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,24 @@ def test_nonsense_names_the_accepted_forms() -> None:
     """An unreadable time is a ConfigError that lists what would work."""
     with pytest.raises(ConfigError, match="ISO 8601"):
         parse_time("yesterday-ish")
+
+
+def test_relative_times_count_from_the_origin() -> None:
+    """+1.5s, +200ms, +30us and +7ns are offsets in ns from the session start."""
+    assert parse_time("+1.5s", ORIGIN) == ORIGIN + 1_500_000_000
+    assert parse_time("+200ms", ORIGIN) == ORIGIN + 200_000_000
+    assert parse_time("+30us", ORIGIN) == ORIGIN + 30_000
+    assert parse_time("+7ns", ORIGIN) == ORIGIN + 7
+
+
+def test_iso_time_with_offset_is_absolute() -> None:
+    """An ISO time with an offset is that instant (to the microsecond), whatever the origin."""
+    moment = datetime(2024, 5, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+    expected = int(moment.timestamp()) * 10**9 + 250_000_000
+    assert parse_time("2024-05-01T12:00:00.250+00:00", ORIGIN) == expected
+
+
+def test_relative_time_without_origin_is_an_error() -> None:
+    """A relative time for an empty session cannot be placed."""
+    with pytest.raises(ConfigError, match="relative"):
+        parse_time("+1s", None)

@@ -6,7 +6,6 @@ Suites that touch the archive run on SQLite and on PostgreSQL (the `archive` fix
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -39,7 +38,6 @@ from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.ship._recorder import Recorder
 from fsm_recorder.store._drain import (
     GROUP,
-    PAUSE_ENV,
     Drainer,
     DrainSettings,
     parse_memory,
@@ -220,6 +218,25 @@ def _drain_argv(redis_url: str, archive: str) -> list[str]:
     return [sys.executable, "-c", code, "drain", "--once", "--url", redis_url, "--archive", archive]
 
 
+# A drain whose archive writer, once its first batch is committed, announces it in the marker
+# file and hangs: the moment between COMMIT and XACK, held open for the test to SIGKILL.
+_PAUSED_DRAIN = """
+import os, sys, time
+from fsm_recorder.store._drain import Drainer, DrainSettings
+url, archive, marker = sys.argv[1:]
+drainer = Drainer(DrainSettings(archive=archive, url=url))
+commit = drainer.writer.write
+def commit_then_hang(batch):
+    commit(batch)
+    with open(marker, "w") as handle:
+        handle.write(str(os.getpid()))
+    while True:
+        time.sleep(3600)
+drainer.writer.write = commit_then_hang
+drainer.drain()
+"""
+
+
 def test_sigkill_between_commit_and_ack_loses_and_duplicates_nothing(
     redis_url: str, archive: str, tmp_path: Path
 ) -> None:
@@ -227,8 +244,9 @@ def test_sigkill_between_commit_and_ack_loses_and_duplicates_nothing(
     record_orders(redis_url, *(f"o-{n}" for n in range(20)), pays=3)
     total = 20 * per_order(3)
     marker = tmp_path / "paused"
-    env = {**os.environ, PAUSE_ENV: str(marker)}
-    paused = subprocess.Popen(_drain_argv(redis_url, archive), env=env)
+    paused = subprocess.Popen(
+        [sys.executable, "-c", _PAUSED_DRAIN, redis_url, archive, str(marker)]
+    )
     try:
         deadline = time.monotonic() + 30
         while not marker.exists() and paused.poll() is None and time.monotonic() < deadline:

@@ -72,15 +72,6 @@ class Checkpoint:
         return cls(*fields)
 
 
-def frame_records(frame: bytes) -> int:
-    """Records a frame announces in its header (0 when it has none)."""
-    try:
-        fields = wire.HEADER.unpack_from(frame)
-    except struct.error:
-        return 0
-    return int(fields[5])
-
-
 class SpillFile:
     """One producer's spill and checkpoint files, locked for as long as this object is open."""
 
@@ -133,7 +124,9 @@ class SpillFile:
                 Checkpoint()
             )
             self.size = self.data_path.stat().st_size if self.data_path.exists() else 0
-            self.records = sum(frame_records(f) for f, _ in self._entries(self.checkpoint.replayed))
+            self.records = sum(
+                wire.announced_records(f) for f, _ in self._entries(self.checkpoint.replayed)
+            )
             self.found_records = self.records
         except (OSError, SinkError):
             self.close()
@@ -153,7 +146,7 @@ class SpillFile:
                 break
             blob += ENTRY.pack(len(frame), zlib.crc32(frame)) + frame
             taken += 1
-            records += frame_records(frame)
+            records += wire.announced_records(frame)
         if blob:
             try:
                 with self.data_path.open("ab") as handle:
