@@ -63,7 +63,8 @@ def _mixin_for(cls: type) -> type | None:
 
 
 _RECORDING_CLASSES: dict[type, type] = {}
-_FACTORIES = ("state_cls", "transition_cls", "event_cls")
+# The class attributes through which a machine builds its states, transitions and events.
+_PART_CLASSES = ("state_cls", "transition_cls", "event_cls")
 
 
 def recording_class(cls: type) -> type:
@@ -74,7 +75,7 @@ def recording_class(cls: type) -> type:
         if issubclass(cls, Machine):
             # transitions creates states, transitions and events through these class attributes
             # (`_create_state` & co. are classmethods): what is added later must record too.
-            namespace.update({attr: recording_class(getattr(cls, attr)) for attr in _FACTORIES})
+            namespace.update({attr: recording_class(getattr(cls, attr)) for attr in _PART_CLASSES})
         _RECORDING_CLASSES[cls] = (
             cls if mixin is None else type(f"Recorded{cls.__name__}", (mixin, cls), namespace)
         )
@@ -117,7 +118,7 @@ def record(
             for transition in transitions:
                 _swap(transition)
     _swap(machine)
-    for attr in _FACTORIES:
+    for attr in _PART_CLASSES:
         if attr in vars(machine):  # set on the instance: overrides the class attribute
             setattr(machine, attr, recording_class(getattr(machine, attr)))
     attach(machine, recorder, name=name, session_id=session_id, record_args=record_args)
