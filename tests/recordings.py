@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 
 from fsm_recorder import config
+from fsm_recorder.format import _wire as wire
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.ship._recorder import Recorder
 
@@ -52,3 +53,13 @@ def add_junk_frame(url: str) -> None:
     """Append a frame that is not a valid fsm-recorder frame to the stream."""
     with redis.Redis.from_url(url) as client:
         client.xadd(config.stream_key(), {config.FRAME_FIELD: b"FR\x01 garbage"})
+
+
+def event_frame(first_seq: int, records: int = 1) -> bytes:
+    """A valid frame of `records` EVENT records of one session, without a machine or codebook."""
+    slots = b"".join(
+        wire.RECORD.pack(wire.Kind.EVENT, 0, 1, 1, 0, 1, 1000 + i) for i in range(records)
+    )
+    return wire.encode_frame(
+        producer=b"p" * 8, pid=1, host="h", first_seq=first_seq, slots=slots, sessions={1: "ab" * 8}
+    )

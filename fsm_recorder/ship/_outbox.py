@@ -13,6 +13,10 @@ nothing and is retried at the next cycle.
 Delivery is at-least-once: a write that timed out may still have been applied by the server, and
 is then written again. Readers deduplicate by (producer, seq), so a repeated frame never shows as
 a repeated step.
+
+A failing sink is counted (``errors["sink"]``) and told in the ``fsm_recorder`` log by `OutageLog`:
+first failure, at most once a minute while it lasts, recovery. Logging never raises into the
+writer: a broken log handler is counted as ``errors["log"]``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from fsm_recorder.exceptions import ConfigError, SinkError
 from fsm_recorder.format import _wire as wire
+from fsm_recorder.ship._outage import OutageLog
 from fsm_recorder.ship.sinks._base import Sink
 from fsm_recorder.ship.sinks._spill import Checkpoint, SpillFile
 
@@ -87,8 +92,11 @@ class Outbox:
         spill_bytes: int,
         lose: Lose,
         note: Note,
+        outage: OutageLog | None = None,
     ) -> None:
         self.sink = sink
+        self.outage = outage if outage is not None else OutageLog.for_sink(sink)
+        self._writes = 0  # sink writes that succeeded: whether a cycle proved the sink works
         self.name = name
         self._backlog_cap = backlog_records
         self._spill_dir = spill_dir
@@ -102,6 +110,7 @@ class Outbox:
     def reset(self) -> None:
         """Start empty (a new producer, e.g. in a forked child: the parent delivers its own)."""
         self.written = 0
+        self.lost = 0
         self._backlog: list[tuple[bytes, int]] = []
         self.backlog_records = 0
         self._spill: SpillFile | None = None
@@ -135,18 +144,47 @@ class Outbox:
     def deliver(self, *, force: bool = False) -> None:
         """Try the sink (unless it failed moments ago), then bound the backlog. Never raises."""
         began = time.monotonic()
-        if force or began >= self._retry_at:
-            try:
-                self._adopt_orphans()
-                self._replay_orphans()
-                self._replay_own()
-                self._write_backlog()
-            except SinkError:
-                self._note("sink")
-                self._back_off(time.monotonic() - began)
-            else:
-                self._pause = _FIRST_PAUSE
+        if not (force or began >= self._retry_at):
+            self._trim_backlog(self._backlog_cap)
+            return
+        failure: SinkError | None = None
+        writes = self._writes
+        try:
+            self._adopt_orphans()
+            self._replay_orphans()
+            self._replay_own()
+            self._write_backlog()
+        except SinkError as exc:
+            failure = exc
+            self._note("sink")
+            self._back_off(time.monotonic() - began)
+        else:
+            self._pause = _FIRST_PAUSE
         self._trim_backlog(self._backlog_cap)
+        # A cycle that had nothing to write proves nothing about the sink.
+        if failure is not None or self._writes > writes:
+            self._tell(failure)
+
+    def _tell(self, failure: SinkError | None) -> None:
+        """Log an outage's start, progress or end (after trimming: spill counts are current)."""
+        try:
+            if failure is None:
+                self.outage.delivered()
+            else:
+                self.outage.failed(failure, self._situation)
+        except Exception:  # a broken log handler must not stop the writer; it is counted
+            self._note("log")
+
+    def _situation(self) -> str:
+        """Where the undelivered records are, for the log."""
+        parts = [f"{self.backlog_records} records waiting in memory"]
+        if self._spill is not None and self._spill.records:
+            parts.append(f"{self._spill.records} spilled to {self._spill.data_path}")
+        elif self._spill_dir is None:
+            parts.append("spilling is off: records beyond the backlog are lost")
+        if self.lost:
+            parts.append(f"{self.lost} lost so far (Recorder.stats() has the reasons)")
+        return ", ".join(parts)
 
     def _back_off(self, spent: float) -> None:
         if spent < _SLOW:
@@ -158,6 +196,7 @@ class Outbox:
         if not self._backlog:
             return
         self.sink.write([frame for frame, _ in self._backlog], self.backlog_records)
+        self._writes += 1
         self.written += self.backlog_records
         self._backlog.clear()
         self.backlog_records = 0
@@ -177,6 +216,7 @@ class Outbox:
         lost = sum(records for _, records in moved[taken:])
         if lost:
             self._lose(reason, lost)
+            self.lost += lost
 
     def _spill_frames(self, frames: list[bytes]) -> tuple[int, str]:
         """Append to the own spill file: (frames taken, reason to count the rest under)."""
@@ -208,6 +248,7 @@ class Outbox:
                 break  # a torn tail: those records are unaccounted for
             records = sum(wire.announced_records(frame) for frame in frames)
             self.sink.write(frames, records)
+            self._writes += 1
             spill.replayed(offset, records)
             done += records
         return done

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fsm_recorder.format import _wire as wire
+from recordings import event_frame
+
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.ship._recorder import Recorder
 from fsm_recorder.ship.sinks._memory import MemorySink
@@ -15,19 +16,10 @@ from fsm_recorder.ship.sinks._spill import (
 )
 
 
-def _frame(first_seq: int, records: int = 1) -> bytes:
-    slots = b"".join(
-        wire.RECORD.pack(wire.Kind.EVENT, 0, 1, 1, 0, 1, 1000 + i) for i in range(records)
-    )
-    return wire.encode_frame(
-        producer=b"p" * 8, pid=1, host="h", first_seq=first_seq, slots=slots, sessions={1: "ab" * 8}
-    )
-
-
 def test_frames_come_back_in_order_and_a_fully_replayed_file_is_deleted(tmp_path: Path) -> None:
     """Pending frames are returned oldest first, by offset; replaying all of them empties it."""
     spill = SpillFile.create(tmp_path, "_.a")
-    frames = [_frame(seq, 2) for seq in range(0, 10, 2)]
+    frames = [event_frame(seq, 2) for seq in range(0, 10, 2)]
     assert spill.append(frames) == 5
     assert spill.records == 10
     first, offset = spill.pending(1)  # at least one frame, however small the budget
@@ -44,10 +36,10 @@ def test_frames_come_back_in_order_and_a_fully_replayed_file_is_deleted(tmp_path
 
 def test_append_stops_at_the_size_cap(tmp_path: Path) -> None:
     """Only the frames that fit under the cap are taken, in order; the caller counts the rest."""
-    frame = _frame(0)
+    frame = event_frame(0)
     spill = SpillFile.create(tmp_path, "_.b", max_bytes=2 * (ENTRY.size + len(frame)) + 1)
-    assert spill.append([frame, _frame(1), _frame(2)]) == 2
-    assert spill.append([_frame(3)]) == 0
+    assert spill.append([frame, event_frame(1), event_frame(2)]) == 2
+    assert spill.append([event_frame(3)]) == 0
     assert spill.records == 2
 
 
@@ -55,7 +47,7 @@ def test_a_live_spill_is_no_orphan_and_a_closed_one_is(tmp_path: Path) -> None:
     """The lock tells live from dead: only a closed (or dead) producer's files are adopted."""
     live = SpillFile.create(tmp_path, "app.1")
     dead = SpillFile.create(tmp_path, "app.2")
-    dead.append([_frame(0, 3)])
+    dead.append([event_frame(0, 3)])
     dead.save(Checkpoint(producer=b"p" * 8, pid=7, numbered=5, written=2))
     dead.close()
     [orphan] = SpillFile.orphans(tmp_path, "app.")
@@ -69,8 +61,8 @@ def test_a_live_spill_is_no_orphan_and_a_closed_one_is(tmp_path: Path) -> None:
 def test_a_torn_tail_is_ignored(tmp_path: Path) -> None:
     """A frame half-written when the process died is skipped; the frames before it replay."""
     spill = SpillFile.create(tmp_path, "_.c")
-    good = _frame(0, 2)
-    spill.append([good, _frame(2, 2)])
+    good = event_frame(0, 2)
+    spill.append([good, event_frame(2, 2)])
     spill.close()
     data = spill.data_path.read_bytes()
     spill.data_path.write_bytes(data[:-3])
