@@ -34,6 +34,12 @@ SESSION_ENTRY = struct.Struct("<I8s")
 COUNT = struct.Struct("<H")
 MAX_PAYLOAD = 0xFFFF
 MIN_DEFLATE = 400
+# The most slots one record can take: itself and the continuations of a maximal payload.
+MAX_SLOTS_PER_RECORD = 1 + -(-MAX_PAYLOAD // PAYLOAD_PER_SLOT)
+# No recorder frames more than this (its buffer is capped below it): the inflation limit of a
+# frame whose header announces an absurd record count.
+MAX_BODY_BYTES = 64 * 2**20
+MAX_BUFFER_RECORDS = MAX_BODY_BYTES // SLOT // 2  # half: room for the payloads past the cap
 
 
 class Kind(IntEnum):
@@ -195,7 +201,7 @@ def _decode(frame: memoryview, keys: Opener | None) -> Frame:
     if flags & FLAG_ENCRYPTED:
         body = _open(keys, bytes(frame[:offset]), body)
     if flags & FLAG_DEFLATE:
-        body = _unshuffle(_inflate(body))
+        body = _unshuffle(_inflate(body, _max_body(count)))
     elif len(body) % SLOT:
         raise DecodeError(f"frame body of {len(body)} bytes is not a whole number of slots")
     records = tuple(_records(body, first_seq, sessions))
@@ -238,10 +244,17 @@ def _clear_part(frame: memoryview, host_len: int) -> tuple[str, dict[int, str], 
     return host, sessions, offset
 
 
-def _inflate(body: bytes) -> bytes:
+def _max_body(count: int) -> int:
+    """The most bytes a body of `count` records can hold, so that a zip bomb stops there."""
+    return min(count * MAX_SLOTS_PER_RECORD * SLOT, MAX_BODY_BYTES)
+
+
+def _inflate(body: bytes, limit: int) -> bytes:
     inflater = zlib.decompressobj()
-    data = inflater.decompress(body)
-    if not inflater.eof or inflater.unused_data:
+    data = inflater.decompress(body, limit + 1)
+    if len(data) > limit:
+        raise DecodeError(f"compressed frame body inflates to more than the {limit} bytes allowed")
+    if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
         raise DecodeError("compressed frame body is truncated or followed by stray bytes")
     return data
 

@@ -114,6 +114,11 @@ class Recorder:
             raise ConfigError(f"unknown recorder mode {mode!r}: use 'batched' or 'sync'")
         if flush_interval <= 0 or buffer_records <= 0 or backlog_records < 0:
             raise ConfigError("flush_interval and buffer_records must be positive")
+        if buffer_records > wire.MAX_BUFFER_RECORDS:
+            raise ConfigError(
+                f"buffer_records={buffer_records} exceeds {wire.MAX_BUFFER_RECORDS}:"
+                " readers refuse larger frames"
+            )
         spill_dir = _spill_dir(spill, default=sink is None)
         if sink is None:
             from fsm_recorder.ship.sinks._redis import RedisSink

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import tracemalloc
 import zlib
 
 import pytest
@@ -158,6 +159,35 @@ def test_record_count_mismatch_is_detected() -> None:
     struct.pack_into("<I", data, count_at, 8)
     with pytest.raises(DecodeError, match="announces 8 records but holds 7"):
         wire.decode_frame(bytes(data))
+
+
+def _bomb(announced: int, inflated: int) -> bytes:
+    """A frame announcing `announced` records whose body inflates to `inflated` zero bytes."""
+    deflater = zlib.compressobj(9)
+    chunk = bytes(2**20)
+    body = b"".join(deflater.compress(chunk) for _ in range(inflated // len(chunk)))
+    head = wire.HEADER.pack(
+        wire.MAGIC, wire.VERSION, wire.FLAG_DEFLATE, PRODUCER, 0, announced, 1, 0
+    )
+    return head + wire.COUNT.pack(0) + body + deflater.flush()
+
+
+@pytest.mark.parametrize(
+    ("announced", "peak_mib"),
+    [(1, 1), (2**32 - 1, 3 * wire.MAX_BODY_BYTES // 2**20)],
+)
+def test_zip_bomb_inflates_no_further_than_the_header_allows(announced: int, peak_mib: int) -> None:
+    """A body inflating past what its header allows is a DecodeError, and memory stays bounded."""
+    bomb = _bomb(announced, 2 * wire.MAX_BODY_BYTES)
+    assert len(bomb) < 300_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeError, match="inflates to more than"):
+            wire.decode_frame(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_mib * 2**20
 
 
 def _only_decode_error(data: bytes) -> None:

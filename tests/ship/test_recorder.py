@@ -218,6 +218,13 @@ def test_invalid_options_are_config_errors() -> None:
         Recorder(sink=MemorySink(), buffer_records=0)
 
 
+def test_buffer_too_large_for_a_frame_is_a_config_error() -> None:
+    """A buffer whose frame a reader would refuse as a zip bomb is refused up front."""
+    with pytest.raises(ConfigError, match="buffer_records"):
+        Recorder(sink=MemorySink(), buffer_records=wire.MAX_BUFFER_RECORDS + 1)
+    Recorder(sink=MemorySink(), buffer_records=wire.MAX_BUFFER_RECORDS).close()
+
+
 def test_concurrent_threads_each_record_lands_once(redis_url: str, closing: Callable) -> None:
     """Threads triggering their own machines at once: every record stored once, seqs gap-free."""
     rec = closing(Recorder(redis_url, flush_interval=0.005))
