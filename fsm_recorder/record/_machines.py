@@ -37,7 +37,7 @@ from fsm_recorder.record._hooks import (
     RecordedState,
     RecordedTransition,
 )
-from fsm_recorder.record._tap import Tap
+from fsm_recorder.record._tap import Tap, changing
 from fsm_recorder.ship._recorder import Recorder, get_default_recorder
 
 
@@ -82,15 +82,15 @@ class RecordingMachineMixin:
                 tap.close(mod)
         super().remove_model(model)  # type: ignore[misc]
 
+    # transitions' add_states calls add_transition once per existing state (auto transitions):
+    # the codebook evolves once, after the outermost call, not N times per added state.
     def add_states(self, *args: Any, **kwargs: Any) -> None:
-        super().add_states(*args, **kwargs)  # type: ignore[misc]
-        if self._fsmr is not None:
-            self._fsmr.refresh()
+        with changing(self._fsmr):
+            super().add_states(*args, **kwargs)  # type: ignore[misc]
 
     def add_transition(self, *args: Any, **kwargs: Any) -> None:
-        super().add_transition(*args, **kwargs)  # type: ignore[misc]
-        if self._fsmr is not None:
-            self._fsmr.refresh()
+        with changing(self._fsmr):
+            super().add_transition(*args, **kwargs)  # type: ignore[misc]
 
     def _models_of(self, model: Any) -> list[Any]:
         literal = Machine.self_literal

@@ -7,10 +7,13 @@ path that evolves the codebook, so codes of known names never change while a mac
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import operator
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -30,6 +33,7 @@ StepIn = Callable[[int, object, "Context"], None]
 TransitionIn = Callable[[object, object, "Context"], None]
 Context = tuple[int, int, int, StepIn, TransitionIn, object]
 _ARG_TYPES = (str, int, float, bool, type(None))
+_DEST = operator.attrgetter("dest")
 
 
 def _state_name(value: object) -> str:
@@ -48,18 +52,17 @@ def exception_name(error: BaseException) -> str:
 
 def describe(machine: Machine) -> dict[str, Any]:
     """States, events, static transitions, initial state and separator of a machine definition."""
+    auto = bool(getattr(machine, "auto_transitions", False))
     if isinstance(machine, HierarchicalMachine):
         separator = machine.state_cls.separator
         states = list(machine.get_nested_state_names())
         events = [*machine.get_nested_triggers(), "to"]
-        transitions = _nested_transitions(machine, [], separator)
+        transitions = _nested_transitions(machine, [], separator, auto)
     else:
         separator = ""
         states = [_state_name(s) for s in machine.states]
         events = list(machine.events)
-        transitions = _scope_transitions(machine, [], "")
-    auto = getattr(machine, "auto_transitions", False)
-    transitions = [t for t in transitions if not (auto and t[1] == f"to_{t[2]}")]
+        transitions = _scope_transitions(machine, [], "", auto)
     initial = machine.initial if isinstance(machine.initial, str) else ""
     return {
         "states": states,
@@ -71,26 +74,52 @@ def describe(machine: Machine) -> dict[str, Any]:
 
 
 def _scope_transitions(
-    machine: Machine, scope: list[str], separator: str
+    machine: Machine, scope: list[str], separator: str, auto: bool
 ) -> list[tuple[str, str, str]]:
+    """The scope's transitions but the auto ones (`to_<dest>`, one per state and source)."""
     found = []
     for event in machine.events.values():
+        auto_dest = event.name[3:] if auto and event.name.startswith("to_") else None
+        # N auto events of N sources each: check the common all-auto case at C speed, so that
+        # adding a state costs what it costs transitions, not N^2 Python steps.
+        if auto_dest is not None and not scope and _dests(event) == {auto_dest}:
+            continue
         for source, transitions in event.transitions.items():
             for transition in transitions:
                 dest = transition.dest
                 full_dest = separator.join([*scope, _state_name(dest)]) if dest else ""
-                found.append((separator.join([*scope, source]), event.name, full_dest))
+                if full_dest != auto_dest:
+                    found.append((separator.join([*scope, source]), event.name, full_dest))
     return found
+
+
+def _dests(event: Any) -> set[object]:
+    return set(map(_DEST, itertools.chain.from_iterable(event.transitions.values())))
 
 
 def _nested_transitions(
-    machine: HierarchicalMachine, scope: list[str], separator: str
+    machine: HierarchicalMachine, scope: list[str], separator: str, auto: bool
 ) -> list[tuple[str, str, str]]:
-    found = _scope_transitions(machine, scope, separator)
+    found = _scope_transitions(machine, scope, separator, auto)
     for name in list(machine.states):
         with machine(name):
-            found.extend(_nested_transitions(machine, [*scope, name], separator))
+            found.extend(_nested_transitions(machine, [*scope, name], separator, auto))
     return found
+
+
+@contextlib.contextmanager
+def changing(tap: Tap | None) -> Iterator[None]:
+    """The machine's definition changes inside: refresh the tap once, after the outermost change."""
+    if tap is None:
+        yield
+        return
+    tap.changes += 1
+    try:
+        yield
+    finally:
+        tap.changes -= 1
+        if not tap.changes:
+            tap.refresh()
 
 
 class Tap:
@@ -127,6 +156,7 @@ class Tap:
         self._session_id = session_id
         self._lock = threading.Lock()
         self.sessions: dict[int, int] = {}
+        self.changes = 0  # depth of nested definition changes (`changing`)
         self.codebook = self._derive(exceptions)
         self._tables(self.codebook)
 

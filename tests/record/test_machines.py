@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from transitions import Machine, MachineError
 from transitions.extensions import HierarchicalMachine
 
 from fsm_recorder.format import _wire as wire
+from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._decoder import decode_sessions
 from fsm_recorder.read._session import Session
 from fsm_recorder.record._machines import (
@@ -338,6 +340,27 @@ def test_codebook_is_derived_from_the_definition() -> None:
     assert not any(event.startswith("to_") for _, event, _ in book.transitions)
     flat = RecordedMachine(Model(), **FLAT, recorder=memory_recorder(), name="Job").codebook
     assert (list(flat.states), flat.separator) == (["idle", "busy", "done"], "")
+
+
+def test_states_added_at_run_time_write_one_codebook_file_per_call(tmp_path: Path) -> None:
+    """Each `add_state(s)` call evolves the codebook once: one file, whatever it adds inside."""
+    store = CodebookStore(tmp_path)
+    rec = Recorder(sink=MemorySink(), codebooks=store, flush_interval=3600)
+    machine = RecordedMachine(states=["s0"], initial="s0", recorder=rec, name="Grow")
+    assert len(list(tmp_path.iterdir())) == 1
+    for i in range(1, 21):
+        machine.add_state(f"s{i}")
+    assert len(list(tmp_path.iterdir())) == 21
+    machine.add_states([f"t{i}" for i in range(10)])
+    machine.add_transition("jump", "s0", "t9")
+    assert len(list(tmp_path.iterdir())) == 23
+    machine.jump()  # type: ignore[attr-defined]
+    rec.close()
+    [session] = decode_sessions(rec.sink.frames, store)  # type: ignore[attr-defined]
+    assert [(s.source, s.event, s.dest) for s in session.steps if s.kind == "transition"] == [
+        ("s0", "jump", "t9")
+    ]
+    assert ("s0", "jump", "t9") in machine.codebook.transitions
 
 
 def test_async_machines_record_like_sync_ones() -> None:
