@@ -13,7 +13,20 @@ def _add_keys(ctx: click.Context, param: click.Parameter, keys: tuple[str, ...])
     ctx.meta[KEYS_META] = keys
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group; a path the system refuses is a user error, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(
+                f"{where}{exc.strerror or exc}: check the path and its permissions"
+            ) from exc
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fsm-recorder")
 @click.option(
     "--key",
