@@ -21,6 +21,7 @@ Tables (version 1):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -170,10 +171,21 @@ def open_engine(url: str, *, write: bool = False) -> Engine:
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ArchiveError(f"cannot open archive {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         _tune_sqlite(engine, write=write)
     elif engine.dialect.name != "postgresql":
         raise ArchiveError(f"archive {url!r}: only SQLite and PostgreSQL archives are supported")
     return engine
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file 0600 (its WAL files follow): it holds codebooks and payloads."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ArchiveError(f"cannot create archive {database}: {exc.strerror}") from exc
 
 
 def _tune_sqlite(engine: Engine, *, write: bool) -> None:

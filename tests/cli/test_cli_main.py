@@ -31,7 +31,10 @@ BAD_PATHS: dict[str, list[list[str]]] = {
         ["o-1", "--factory", "recordings:order_machine", "--emit-test", f"{UNWRITABLE}.py"],
         ["o-1", "--factory", "recordings:order_machine", "--archive", BAD_ARCHIVE],
     ],
-    "drain": [["--once", "--archive", BAD_ARCHIVE], ["--once", "--archive", "sqlite:////proc/x.db"]],
+    "drain": [
+        ["--once", "--archive", BAD_ARCHIVE],
+        ["--once", "--archive", "sqlite:////proc/x.db"],
+    ],
     "codebook export": [["Order", "-o", f"{UNWRITABLE}.json"], ["Order", "-o", f"{NOT_A_DIR}/c"]],
     "codebook import": [[NOT_A_DIR], ["/proc/self/mem"]],
     "codebook list": [["--codebooks", NOT_A_DIR]],

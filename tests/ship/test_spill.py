@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from recordings import event_frame
@@ -103,3 +105,17 @@ def test_an_unusable_spill_directory_counts_records_as_lost(tmp_path: Path) -> N
     assert stats.errors["spill"] >= 1
     assert stats.produced == stats.dropped == 5
     rec.close()
+
+
+def test_spill_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Both files of a spill are 0600 in a directory that existed before, even with umask 0."""
+    tmp_path.chmod(0o755)
+    old = os.umask(0)
+    try:
+        spill = SpillFile.create(tmp_path, "_.a")
+        spill.append([_frame(0)])
+    finally:
+        os.umask(old)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
+    assert modes == {"_.a.bin": 0o600, "_.a.ckpt": 0o600}
+    spill.remove()

@@ -149,7 +149,9 @@ class SpillFile:
             records += wire.announced_records(frame)
         if blob:
             try:
-                with self.data_path.open("ab") as handle:
+                # 0600 whatever the umask or the directory: frames hold session IDs and arguments.
+                fd = os.open(self.data_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "ab") as handle:
                     handle.write(blob)
             except OSError as exc:
                 raise SinkError(f"cannot append to spill file {self.data_path}: {exc}") from exc
