@@ -125,15 +125,19 @@ class Codebook(BaseModel):
         return codes
 
     def to_json(self) -> str:
-        """The JSON form kept in the codebook store and in the archive."""
-        return self.model_dump_json(indent=2)
+        """The JSON form kept in the codebook store and in the archive.
+
+        ASCII with escapes (the standard library's encoder): a name may be any Python string,
+        lone surrogates included, which UTF-8 (pydantic's encoder) cannot carry.
+        """
+        return json.dumps(self.model_dump(), indent=2)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Codebook:
         """Parse a codebook; a malformed one is a `CodebookError` that says what is wrong."""
         try:
-            return cls.model_validate_json(text)
-        except ValidationError as exc:
+            return cls.model_validate(json.loads(text))
+        except (ValueError, TypeError) as exc:  # JSON syntax, encoding and validation errors
             raise CodebookError(f"invalid codebook JSON: {exc}") from exc
 
 

@@ -36,9 +36,13 @@ class CodebookStore:
         if not path.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w") as handle:
-                handle.write(codebook.to_json())
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(codebook.to_json())
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)  # a disk full or a size limit must not leave debris behind
+                raise
         self._cache[fingerprint] = codebook
         known = self._latest.get(codebook.machine)
         if codebook.machine in self._latest and (

@@ -181,6 +181,8 @@ class Recorder:
         fingerprint = self._save_codebook(codebook)
         number = next(self._session_numbers)
         sid = session_id if session_id is not None else os.urandom(8).hex()
+        # Any string is an ID; one UTF-8 cannot encode (a lone surrogate) is kept escaped.
+        sid = sid.encode(errors="backslashreplace").decode()
         self._sessions[number] = fingerprint
         self._open[number] = sid
         self.emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode()[:1024])
@@ -229,7 +231,7 @@ class Recorder:
     def _save_codebook(self, codebook: Codebook) -> str:
         try:
             return self.codebooks.save(codebook)
-        except (OSError, FsmRecorderError):
+        except (OSError, ValueError, FsmRecorderError):
             # The records are still worth keeping: the codebook can be exported again later.
             self.note("codebook_store")
             return codebook.fingerprint

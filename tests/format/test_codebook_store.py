@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
+import signal
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,30 @@ def test_half_written_temporary_file_does_not_break_latest(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == [f"{book.fingerprint}.json"]
     (tmp_path / ".tmp-half.json").write_text('{"machine": "Do')
     assert CodebookStore(tmp_path).latest("Door") == book
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """A codebook write cut short (file size limit reached) raises and leaves nothing behind."""
+    book = new_codebook("Big", states=[f"s{i}" for i in range(200)], events=["go"])
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, old_limit[1]))
+    try:
+        with pytest.raises(OSError, match="too large"):
+            CodebookStore(tmp_path).save(book)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_names_with_lone_surrogates_round_trip(tmp_path: Path) -> None:
+    """Any Python string is a name: lone surrogates are stored and read back unchanged."""
+    book = new_codebook("M\ud800", states=["a\udc00", "b"], events=["go\ud83d"])
+    fingerprint = CodebookStore(tmp_path).save(book)
+    again = CodebookStore(tmp_path).load(fingerprint)
+    assert (again.machine, list(again.states), list(again.events)) == (
+        "M\ud800",
+        ["a\udc00", "b"],
+        ["go\ud83d"],
+    )

@@ -363,6 +363,25 @@ def test_states_added_at_run_time_write_one_codebook_file_per_call(tmp_path: Pat
     assert ("s0", "jump", "t9") in machine.codebook.transitions
 
 
+def test_lone_surrogates_in_names_and_session_ids_never_raise(tmp_path: Path) -> None:
+    """A session ID or a state or event name that UTF-8 cannot encode is recorded, not raised."""
+    store = CodebookStore(tmp_path)
+    rec = Recorder(sink=MemorySink(), codebooks=store, flush_interval=3600)
+    machine = RecordedMachine(
+        states=["a\udc00", "b"], initial="a\udc00", recorder=rec, session_id="s-\ud800"
+    )
+    machine.add_transition("go\ud800", "a\udc00", "b")
+    machine.trigger("go\ud800")
+    rec.close()
+    assert rec.stats().dropped == 0
+    [session] = decode_sessions(rec.sink.frames, store)  # type: ignore[attr-defined]
+    assert session.id == "s-\\ud800"  # shown escaped: it is typed at a terminal
+    assert [(s.source, s.event, s.dest) for s in session.steps if s.kind == "transition"] == [
+        ("a\udc00", "go\ud800", "b")
+    ]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_async_machines_record_like_sync_ones() -> None:
     """Async flat and nested machines record the same steps as their sync counterparts."""
     rec = memory_recorder()
