@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from fsm_recorder.exceptions import CodebookError, DecodeError
 from fsm_recorder.format import _wire as wire
@@ -26,6 +27,7 @@ from fsm_recorder.read._session import (
 
 Kind = wire.Kind
 _REASONS = {r.value: r.name.lower() for r in wire.Reason}
+_SCALARS = (str, int, float, bool, type(None))
 _KIND_NAMES: dict[int, StepKind] = {
     kind: STEP_KINDS[kind - 1] for kind in Kind if kind != Kind.ARGS
 }
@@ -166,10 +168,7 @@ class SessionDecoder:
 
     @staticmethod
     def _attach_args(session: Session, record: wire.RawRecord) -> None:
-        try:
-            args = json.loads(record.payload)
-        except ValueError as exc:
-            raise DecodeError(f"record {record.seq} carries malformed arguments") from exc
+        args = _args(record)
         # The arguments belong to the session's event recorded just before them, whatever order
         # frames arrived in.
         events = [
@@ -180,6 +179,19 @@ class SessionDecoder:
         if events:
             _, index = max(events)
             session.steps[index] = replace(session.steps[index], args=args)
+
+
+def _args(record: wire.RawRecord) -> dict[str, Any]:
+    """The arguments of an ARGS record: a JSON object of scalars, as recorders write them."""
+    try:
+        args = json.loads(record.payload)  # nesting fails fast: RecursionError at depth ~1000
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"record {record.seq} carries malformed arguments: {exc}") from exc
+    if not isinstance(args, dict) or not all(isinstance(v, _SCALARS) for v in args.values()):
+        raise DecodeError(
+            f"record {record.seq} carries malformed arguments: not an object of plain values"
+        )
+    return args
 
 
 def decode_sessions(

@@ -64,11 +64,16 @@ def _live_frames(
 
 def _add_live(decoder: SessionDecoder, frames: list[wire.Frame], on_error: OnError) -> None:
     for number, frame in enumerate(frames):
-        try:
-            for record in frame.records:
+        # A bad record costs its session the rest of the frame, never the other sessions.
+        failed: set[int] = set()
+        for record in frame.records:
+            if record.session in failed:
+                continue
+            try:
                 decoder.add_record(frame, record)
-        except (DecodeError, CodebookError) as exc:
-            on_error(f"frame {number}", exc)
+            except (DecodeError, CodebookError) as exc:
+                failed.add(record.session)
+                on_error(f"frame {number}", exc)
 
 
 def load_sessions(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fsm_recorder.exceptions import CodebookError, DecodeError
 from fsm_recorder.format import _wire as wire
@@ -144,6 +149,120 @@ def test_malformed_args_are_a_decode_error(store: CodebookStore) -> None:
     )
     with pytest.raises(DecodeError, match="malformed arguments"):
         decode_sessions([frame], store)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"[" * 30_000,
+        b'{"a":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b"[1,2]",
+        b'{"a":{"b":1}}',
+        b'{"a":1' + b"0" * 5000 + b"}",
+        b"\xff\xfe",
+    ],
+    ids=["deep-list", "deep-value", "not-an-object", "nested-value", "huge-int", "not-utf8"],
+)
+def test_args_other_than_an_object_of_scalars_are_a_decode_error(
+    store: CodebookStore, payload: bytes
+) -> None:
+    """Recorders write an object of scalars; anything else (30,000-deep nesting too) is bad."""
+    frame = _frame(
+        _start(), _rec(Kind.EVENT, 1, 1), wire.pack_with_payload(Kind.ARGS, 1, 0, 1, 3, payload)
+    )
+    with pytest.raises(DecodeError, match="malformed arguments"):
+        decode_sessions([frame], store)
+
+
+_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_PAYLOADS = st.one_of(
+    st.binary(max_size=60),
+    _JSON.map(lambda value: json.dumps(value).encode()),
+    st.integers(1, 40_000).map(lambda depth: b"[" * depth),
+    st.integers(1, 40_000).map(lambda depth: b'{"a":' + b"{" * depth),
+)
+
+
+@st.composite
+def _session_frames(draw: st.DrawFn) -> bytes:
+    """A frame of two sessions with any records and payloads, maybe damaged afterwards."""
+    slots = [_start(1), _start(2, "door-2")]
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(list(Kind)))
+        a, b, c = (draw(st.integers(0, 3)) for _ in range(3))
+        session = draw(st.sampled_from([1, 2]))
+        if kind in (Kind.ARGS, Kind.SESSION_START):
+            slots.append(wire.pack_with_payload(kind, a, b, session, 3, draw(_PAYLOADS)))
+        else:
+            slots.append(_rec(kind, a, b, c, session))
+    frame = bytearray(
+        _frame(
+            *slots,
+            sessions={1: BOOK.fingerprint, 2: BOOK.fingerprint},
+            first_seq=draw(st.integers(0, 2**64 - 100)),
+        )
+    )
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(frame) - 1))
+        frame[at] ^= draw(st.integers(1, 255))
+    return bytes(frame)
+
+
+def _decode_only_fails_cleanly(store: CodebookStore, frames: list[bytes]) -> None:
+    """Decode like `show --json` does; a DecodeError (or a codebook missing) is all that escapes."""
+    decoder = SessionDecoder(store)
+    for frame in frames:
+        try:
+            decoder.add_frame(frame)
+        except DecodeError:
+            pass
+        except CodebookError as exc:  # a damaged session table names a codebook nobody has
+            missing = str(exc)
+            assert "is not in the store" in missing, missing
+    for session in decoder.sessions():
+        json.dumps([step.to_dict() for step in session.steps])
+        with contextlib.suppress(DecodeError):
+            session.events()
+
+
+def _fuzz_session_decoder(store: CodebookStore, examples: int) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.lists(_session_frames(), min_size=1, max_size=3))
+    def run(frames: list[bytes]) -> None:
+        _decode_only_fails_cleanly(store, frames)
+
+    run()
+
+
+def test_fuzz_session_decoder_and_argument_payloads(store: CodebookStore) -> None:
+    """Frames of any records and payloads, damaged or not, decode or raise DecodeError only."""
+    _fuzz_session_decoder(store, 300)
+
+
+@pytest.mark.slow
+def test_fuzz_session_decoder_for_two_minutes(
+    store: CodebookStore, request: pytest.FixtureRequest
+) -> None:
+    """The same fuzzer, fresh examples for at least two minutes (run with ``-m slow``)."""
+    if "slow" not in str(request.config.getoption("markexpr")):
+        pytest.skip("a two-minute fuzz run: select it with -m slow")
+    until = time.monotonic() + 120
+    while time.monotonic() < until:
+        _fuzz_session_decoder(store, 2000)
 
 
 def test_frames_out_of_order_give_steps_in_seq_order(store: CodebookStore) -> None:

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from click.testing import CliRunner
 from recordings import add_junk_frame, record_orders
 
 from fsm_recorder import config
+from fsm_recorder.cli import main
 from fsm_recorder.exceptions import ConfigError, DecodeError, SinkError
+from fsm_recorder.format import _wire as wire
 from fsm_recorder.read._load import find_session, load_sessions, read_frames
 
 
@@ -61,3 +64,36 @@ def test_find_session_by_id_or_key(redis_url: str) -> None:
     assert find_session(sessions, sessions[0].key) is sessions[0]
     with pytest.raises(ConfigError, match=r"no session 'o-3'.*fsm-recorder sessions"):
         find_session(sessions, "o-3")
+
+
+def test_a_bad_session_hides_no_other_session_of_its_frame(redis_url: str) -> None:
+    """A 30,000-deep argument payload is reported for its session; the frame's others load."""
+    record_orders(redis_url, "o-1", refund=False)
+    [good] = load_sessions(redis_url)
+    slots = b"".join(
+        [
+            wire.pack_with_payload(wire.Kind.SESSION_START, 0, 0, 1, 5, b"bad"),
+            wire.RECORD.pack(wire.Kind.EVENT, 0, 1, 1, 0, 1, 6),
+            wire.pack_with_payload(wire.Kind.ARGS, 1, 0, 1, 7, b"[" * 30_000),
+            wire.pack_with_payload(wire.Kind.SESSION_START, 0, 0, 2, 8, b"fine"),
+            wire.RECORD.pack(wire.Kind.EVENT, 0, 1, 1, 0, 2, 9),
+        ]
+    )
+    frame = wire.encode_frame(
+        producer=b"\x07" * 8,
+        pid=1,
+        host="h",
+        first_seq=0,
+        slots=slots,
+        sessions={1: good.codebook, 2: good.codebook},
+    )
+    with redis.Redis.from_url(redis_url) as client:
+        client.xadd(config.stream_key(), {config.FRAME_FIELD: frame})
+    problems: list[tuple[str, Exception]] = []
+    sessions = load_sessions(redis_url, on_error=lambda where, exc: problems.append((where, exc)))
+    assert sorted(s.id for s in sessions) == ["bad", "fine", "o-1"]
+    assert [type(exc) for _, exc in problems] == [DecodeError]
+    result = CliRunner().invoke(main, ["sessions", "--json", "--url", redis_url])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "malformed arguments" in result.output
