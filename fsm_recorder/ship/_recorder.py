@@ -261,7 +261,7 @@ class Recorder:
             except Exception:
                 self.note("writer")
 
-    def _ship_locked(self, *, checkpoint: bool = False) -> None:
+    def _ship_locked(self, *, checkpoint: bool = False, force: bool = False) -> None:
         ended, self._ended = self._ended, set()
         data = bytes(self._buf)
         del self._buf[: len(data)]
@@ -273,7 +273,7 @@ class Recorder:
                 self.note("writer")
         for number in ended:
             self._sessions.pop(number, None)
-        self._delivery.deliver()
+        self._delivery.deliver(force=force)
         # At most once per flush interval: in sync mode a ship happens per trigger, and a file
         # write per trigger would cost more than the trigger's Redis round trip.
         now = time.monotonic()
@@ -379,11 +379,12 @@ class Recorder:
         )
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Ship everything buffered now; True when nothing is left pending."""
+        """Ship everything buffered now, trying the sink even during a back-off pause; True when
+        nothing is left pending."""
         if not self._ship_lock.acquire(timeout=-1 if timeout is None else timeout):
             return False
         try:
-            self._ship_locked(checkpoint=True)
+            self._ship_locked(checkpoint=True, force=True)
         finally:
             self._ship_lock.release()
         return not self._delivery.pending and not self._buf

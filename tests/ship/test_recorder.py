@@ -154,6 +154,7 @@ def test_backlog_loss_is_a_gap_of_exactly_the_lost_records(closing: Callable) ->
     for _ in range(5):
         machine.flip()
     sink.down = False
+    rec.flush()  # after a failure the writer pauses before trying again; flush() tries now
     machine.flip()
     stats = rec.stats()
     assert stats.dropped_by_reason == {"sink_unavailable": 12}

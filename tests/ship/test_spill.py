@@ -113,7 +113,7 @@ def test_spill_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
         spill = SpillFile.create(tmp_path, "_.a")
-        spill.append([_frame(0)])
+        spill.append([event_frame(0)])
     finally:
         os.umask(old)
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in tmp_path.iterdir()}
