@@ -32,7 +32,7 @@ from fsm_recorder.host._server import ServerConfig
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.ship._recorder import Recorder
 from fsm_recorder.store._drain import Drainer, DrainSettings
-from fsm_recorder.store._schema import open_engine, records
+from fsm_recorder.store._schema import blocks, open_engine
 
 SESSION_TRANSITIONS = 10_000
 
@@ -60,11 +60,12 @@ def produce(url: str, transitions: int) -> tuple[str, int, int]:
 
 
 def per_producer(archive: str) -> dict[str, tuple[int, int, int]]:
-    """producer -> (rows, min seq, max seq) in the archive."""
+    """producer -> (records, min seq, max seq) in the archive."""
     engine = open_engine(archive)
+    b = blocks.c
     query = select(
-        records.c.producer, func.count(), func.min(records.c.seq), func.max(records.c.seq)
-    ).group_by(records.c.producer)
+        b.producer, func.sum(b.records), func.min(b.first_seq), func.max(b.last_seq)
+    ).group_by(b.producer)
     with engine.connect() as conn:
         found = {p: (int(n), int(lo), int(hi)) for p, n, lo, hi in conn.execute(query)}
     engine.dispose()

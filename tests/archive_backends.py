@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -58,16 +59,21 @@ def archive_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     yield from postgres_schema()
 
 
-def count_rows(archive_url: str, table: str = "records") -> int:
+def count_rows(archive_url: str, table: str) -> int:
     """Rows in one archive table."""
+    return _scalar(archive_url, select(func.count()).select_from(schema.metadata.tables[table]))
+
+
+def count_records(archive_url: str) -> int:
+    """Records archived: the sum of the record counts of every block."""
+    return _scalar(archive_url, select(func.coalesce(func.sum(schema.blocks.c.records), 0)))
+
+
+def _scalar(archive_url: str, query: Any) -> int:
     engine = open_engine(archive_url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count()).select_from(schema.metadata.tables[table])
-                ).scalar_one()
-            )
+            return int(conn.execute(query).scalar_one())
     finally:
         engine.dispose()
 

@@ -63,3 +63,30 @@ def event_frame(first_seq: int, records: int = 1) -> bytes:
     return wire.encode_frame(
         producer=b"p" * 8, pid=1, host="h", first_seq=first_seq, slots=slots, sessions={1: "ab" * 8}
     )
+
+
+def reframed(data: bytes, **change: int) -> bytes:
+    """`data` re-encoded uncompressed with another first_seq or pid, or times shifted.
+
+    Keywords: ``first_seq``, ``pid``, ``ts`` (every record's time) or ``shift`` (added to each).
+    """
+    frame = wire.decode_frame(data)
+
+    def stamp(ts: int) -> int:
+        return change.get("ts", ts + change.get("shift", 0))
+
+    slots = b"".join(
+        wire.pack_with_payload(r.kind, r.a, r.b, r.session, stamp(r.ts), r.payload)
+        if r.kind in (wire.Kind.SESSION_START, wire.Kind.ARGS)
+        else wire.RECORD.pack(r.kind, 0, r.a, r.b, r.c, r.session, stamp(r.ts))
+        for r in frame.records
+    )
+    return wire.encode_frame(
+        producer=bytes.fromhex(frame.producer),
+        pid=change.get("pid", frame.pid),
+        host=frame.host,
+        first_seq=change.get("first_seq", frame.first_seq),
+        slots=slots,
+        sessions=frame.sessions,
+        compress=False,
+    )

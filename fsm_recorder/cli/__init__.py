@@ -42,6 +42,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from fsm_recorder.cli._archive import archive_group
     from fsm_recorder.cli._codebook import codebook_group
     from fsm_recorder.cli._diagram import diagram_command
     from fsm_recorder.cli._drain import drain_command
@@ -57,6 +58,7 @@ def _register() -> None:
         diagram_command,
         replay_command,
         drain_command,
+        archive_group,
         codebook_group,
         keys_group,
     ):

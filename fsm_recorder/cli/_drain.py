@@ -25,6 +25,7 @@ from fsm_recorder.cli._common import (
     store,
     url_option,
 )
+from fsm_recorder.read._time import parse_age
 from fsm_recorder.store._drain import Drainer, DrainSettings, DrainStats
 
 _LOG_EVERY = 1.0
@@ -122,6 +123,11 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     show_default=True,
     help="Seconds before pending frames of a silent drain are taken over.",
 )
+@click.option(
+    "--prune-older-than",
+    "prune_age",
+    help="Also prune records older than this (30d, 12h), at most once an hour.",
+)
 @json_option
 def drain_command(
     url: str | None,
@@ -135,6 +141,7 @@ def drain_command(
     batch_frames: int,
     batch_records: int,
     claim_idle: float,
+    prune_age: str | None,
     as_json: bool,
 ) -> None:
     """Move recorded frames from this host's Redis into ARCHIVE, exactly once.
@@ -155,6 +162,7 @@ def drain_command(
             max_memory,
             poll,
             claim_idle,
+            None if prune_age is None else parse_age(prune_age) / 10**9,
         )
         with _stop_on_signals() as stop, _Progress(console) as progress:
             drainer = Drainer(

@@ -69,6 +69,7 @@ def _time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> in
 @click.option("--since", callback=_time, help="Only sessions active at or after T (ISO, 15m, ...).")
 @click.option("--until", callback=_time, help="Only sessions active at or before T.")
 @click.option("--reached", metavar="STATE", help="Only sessions that were in STATE.")
+@click.option("--exception", metavar="NAME", help="Only sessions that raised exception NAME.")
 @json_option
 def sessions_command(
     url: str | None,
@@ -79,10 +80,18 @@ def sessions_command(
     since: int | None,
     until: int | None,
     reached: str | None,
+    exception: str | None,
     as_json: bool,
 ) -> None:
     """List recorded sessions (live from Redis, plus the archive with --archive)."""
-    where = SessionFilter(machine=machine, host=host, since=since, until=until, reached=reached)
+    where = SessionFilter(
+        machine=machine,
+        host=host,
+        since=since,
+        until=until,
+        reached=reached,
+        exception=exception,
+    )
     with errors():
         found = list_sessions(
             url,

@@ -8,6 +8,7 @@ record cost a few bytes in Redis. docs/wire-format.md is the normative descripti
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Iterator, Mapping
@@ -195,7 +196,15 @@ def with_flags(head: bytes, flags: int) -> bytes:
 
 
 def _decode(frame: memoryview, keys: Opener | None) -> Frame:
-    _, _, flags, producer, first_seq, count, pid, host_len = _header(frame)
+    o = _opened(frame, keys)
+    records = tuple(_records(o.body, itertools.count(o.first_seq), o.sessions))
+    if len(records) != o.count:
+        raise DecodeError(f"frame announces {o.count} records but holds {len(records)}")
+    return Frame(o.producer, o.pid, o.host, o.first_seq, o.sessions, records)
+
+
+def _opened(frame: memoryview, keys: Opener | None) -> Opened:
+    _, version, flags, producer, first_seq, count, pid, host_len = _header(frame)
     host, sessions, offset = _clear_part(frame, host_len)
     body = bytes(frame[offset:])
     if flags & FLAG_ENCRYPTED:
@@ -204,10 +213,7 @@ def _decode(frame: memoryview, keys: Opener | None) -> Frame:
         body = _unshuffle(_inflate(body, _max_body(count)))
     elif len(body) % SLOT:
         raise DecodeError(f"frame body of {len(body)} bytes is not a whole number of slots")
-    records = tuple(_records(body, first_seq, sessions))
-    if len(records) != count:
-        raise DecodeError(f"frame announces {count} records but holds {len(records)}")
-    return Frame(producer.hex(), pid, host, first_seq, sessions, records)
+    return Opened(version, producer.hex(), pid, host, first_seq, count, sessions, body)
 
 
 def _open(keys: Opener | None, head: bytes, sealed: bytes) -> bytes:
@@ -259,19 +265,22 @@ def _inflate(body: bytes, limit: int) -> bytes:
     return data
 
 
-def _unshuffle(body: bytes) -> bytes:
-    if len(body) % SLOT:
-        raise DecodeError(f"frame body of {len(body)} bytes is not a whole number of slots")
-    n = len(body) // SLOT
+def _unshuffle(body: bytes, stride: int = SLOT) -> bytes:
+    if len(body) % stride:
+        raise DecodeError(f"body of {len(body)} bytes is not a whole number of {stride}-byte slots")
+    n = len(body) // stride
     slots = bytearray(len(body))
-    for i in range(SLOT):
-        slots[i::SLOT] = body[i * n : (i + 1) * n]
+    for i in range(stride):
+        slots[i::stride] = body[i * n : (i + 1) * n]
     return bytes(slots)
 
 
-def _records(slots: bytes, first_seq: int, sessions: Mapping[int, str]) -> Iterator[RawRecord]:
-    seq, pos, end = first_seq, 0, len(slots)
+def _records(slots: bytes, seqs: Iterator[int], sessions: Mapping[int, str]) -> Iterator[RawRecord]:
+    pos, end = 0, len(slots)
     while pos < end:
+        seq = next(seqs, -1)
+        if seq < 0:
+            raise DecodeError("more records than sequence numbers")
         kind, _flags, a, b, c, session, ts = RECORD.unpack_from(slots, pos)
         pos += SLOT
         if kind == CONTINUATION or kind not in Kind._value2member_map_:
@@ -282,7 +291,6 @@ def _records(slots: bytes, first_seq: int, sessions: Mapping[int, str]) -> Itera
         if kind in (Kind.SESSION_START, Kind.ARGS):
             payload, pos = _payload(slots, pos, c, seq)
         yield RawRecord(seq, ts, kind, a, b, c, session, payload)
-        seq += 1
 
 
 def _payload(slots: bytes, pos: int, length: int, seq: int) -> tuple[bytes, int]:
@@ -292,3 +300,30 @@ def _payload(slots: bytes, pos: int, length: int, seq: int) -> tuple[bytes, int]
         raise DecodeError(f"record {seq} announces a {length}-byte payload that is not there")
     data = b"".join(chunk[i + 1 : i + SLOT] for i in range(0, len(chunk), SLOT))
     return data[:length], pos + n_slots * SLOT
+
+
+# -- For the archive (format/_columns.py): frames opened but not parsed ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A frame opened (decrypted, inflated) but not parsed: its clear fields and record bytes."""
+
+    version: int
+    producer: str
+    pid: int
+    host: str
+    first_seq: int
+    count: int
+    sessions: Mapping[int, str]
+    body: bytes
+
+
+def open_frame(frame: bytes, keys: Opener | None = None) -> Opened:
+    """A frame's clear fields and record bytes; raises `DecodeError` and nothing else."""
+    try:
+        return _opened(memoryview(frame), keys)
+    except DecodeError:
+        raise
+    except (struct.error, zlib.error, ValueError, IndexError, TypeError) as exc:
+        raise DecodeError(f"malformed frame: {exc}") from exc

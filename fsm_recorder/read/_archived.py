@@ -1,8 +1,10 @@
 """Read the archive back: session summaries straight from ``sessions``, steps through the decoder.
 
-Listing never touches ``records``: the writer keeps one indexed row per session. Showing a session
-reads its records by primary-key range (producer, first_seq..last_seq) and feeds them to the one
-`SessionDecoder`, so archived and live records decode alike and merge into one session.
+Listing never opens a block: the writer keeps one indexed row per session, and ``--reached``
+and exception filters are lookups in their code tables. Showing a session reads its blocks by
+primary-key range (producer, number), checks and inflates each (`store._block`) and feeds the
+records to the one `SessionDecoder`, so archived and live records decode alike and merge into one
+session.
 """
 
 from __future__ import annotations
@@ -11,18 +13,24 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, false, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from fsm_recorder.exceptions import ArchiveError, CodebookError, DecodeError
 from fsm_recorder.format import _wire as wire
-from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.format._codebook import Codebook, Section
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._decoder import SessionDecoder
 from fsm_recorder.read._query import OnError, SessionFilter, raise_error
 from fsm_recorder.store import _schema as schema
+from fsm_recorder.store._block import block_records
+from fsm_recorder.store._migrations import check_version
 
 _KEY = re.compile(r"([0-9a-f]{16}):(\d+)")
+_CODES: dict[Section, tuple[Table, str]] = {
+    "states": (schema.session_states, "state"),
+    "exceptions": (schema.session_exceptions, "exception"),
+}
 
 
 class _ArchiveCodebooks(CodebookStore):
@@ -72,7 +80,7 @@ def add_archived(
         bodies = conn.execute(select(schema.codebooks.c.body)).scalars()
         archived = [Codebook.from_json(body) for body in bodies]
         decoder.codebooks = _ArchiveCodebooks(decoder.codebooks, archived)
-        _feed(decoder, conn.execute(_records_query(conn, where, start, end)), on_error)
+        _feed(decoder, conn.execute(_blocks_query(conn, where, start, end)), on_error, start, end)
 
 
 class _reading:  # noqa: N801 - used like a function: `with _reading(url) as conn`
@@ -83,7 +91,7 @@ class _reading:  # noqa: N801 - used like a function: `with _reading(url) as con
     def __enter__(self) -> Connection:
         try:
             self._conn = self._engine.connect()
-            schema.check_version(self._conn)
+            check_version(self._conn)
         except (SQLAlchemyError, ArchiveError) as exc:
             self.__exit__(type(exc), exc, None)
             raise
@@ -97,47 +105,46 @@ class _reading:  # noqa: N801 - used like a function: `with _reading(url) as con
             raise ArchiveError(f"cannot read archive {self._engine.url!r}: {exc}") from exc
 
 
-def _records_query(
+def _blocks_query(
     conn: Connection, where: SessionFilter | None, start: int | None, end: int | None
 ) -> Select[Any]:
-    r, s, cb = schema.records, schema.sessions, schema.codebooks
-    # The seq range makes the join a primary-key range scan of `records`, session by session.
-    joined = s.join(
-        r,
-        and_(
-            r.c.producer == s.c.producer,
-            r.c.seq.between(s.c.first_seq, s.c.last_seq),
-            r.c.session == s.c.number,
-        ),
-    ).join(cb, cb.c.id == r.c.codebook)
-    window = [] if start is None else [r.c.ts >= start]
-    window += [] if end is None else [r.c.ts <= end]
-    columns = (r.c.producer, r.c.seq, r.c.session, r.c.ts, r.c.kind, r.c.a, r.c.b, r.c.c)
+    b, s, cb = schema.blocks, schema.sessions, schema.codebooks
+    joined = s.join(b, and_(b.c.producer == s.c.producer, b.c.number == s.c.number)).join(
+        cb, cb.c.id == b.c.codebook
+    )
+    window = [] if start is None else [b.c.last_ts >= start]
+    window += [] if end is None else [b.c.first_ts <= end]
     return (
-        select(*columns, r.c.payload, cb.c.fingerprint, s.c.host, s.c.pid)
+        select(b, cb.c.fingerprint, s.c.host, s.c.pid)
         .select_from(joined)
         .where(*_conditions(conn, where), *window)
-        .order_by(r.c.producer, r.c.seq)
+        .order_by(b.c.producer, b.c.number, b.c.first_seq)
     )
 
 
-def _feed(decoder: SessionDecoder, rows: Iterable[Any], on_error: OnError) -> None:
-    frames: dict[tuple[str, int, str], wire.Frame] = {}
+def _feed(
+    decoder: SessionDecoder,
+    rows: Iterable[Any],
+    on_error: OnError,
+    start: int | None,
+    end: int | None,
+) -> None:
     failed: set[tuple[str, int]] = set()
-    for producer, seq, number, ts, kind, a, b, c, payload, fp, host, pid in rows:
-        if (producer, number) in failed:
+    low, high = (start if start is not None else -1), (end if end is not None else 2**64)
+    for row in rows:
+        key = (row.producer, row.number)
+        if key in failed:
             continue
-        frame = frames.get((producer, number, fp))
-        if frame is None:
-            frame = wire.Frame(producer, pid, host, seq, {number: fp}, ())
-            frames[(producer, number, fp)] = frame
+        frame = wire.Frame(
+            row.producer, row.pid, row.host, row.first_seq, {row.number: row.fingerprint}, ()
+        )
         try:
-            decoder.add_record(
-                frame, wire.RawRecord(seq, ts, kind, a, b, c, number, payload or b"")
-            )
+            for record in block_records(row, row.fingerprint):
+                if low <= record.ts <= high:
+                    decoder.add_record(frame, record)
         except (DecodeError, CodebookError) as exc:
-            failed.add((producer, number))
-            on_error(f"archived session {producer}:{number}", exc)
+            failed.add(key)
+            on_error(f"archived session {row.producer}:{row.number}", exc)
 
 
 def _conditions(conn: Connection, where: SessionFilter | None) -> list[ColumnElement[bool]]:
@@ -158,7 +165,9 @@ def _conditions(conn: Connection, where: SessionFilter | None) -> list[ColumnEle
     if where.until is not None:
         found.append(s.c.first_ts <= where.until)
     if where.reached is not None:
-        found.append(_reached(conn, where.reached))
+        found.append(_recorded(conn, "states", where.reached))
+    if where.exception is not None:
+        found.append(_recorded(conn, "exceptions", where.exception))
     return found
 
 
@@ -171,18 +180,31 @@ def _key_condition(key: str) -> ColumnElement[bool]:
     return or_(s.c.session_id == key, by_key)
 
 
-def _reached(conn: Connection, state: str) -> ColumnElement[bool]:
-    """Sessions whose machine's codebook gives `state` a code they recorded."""
-    s, st, cb = schema.sessions, schema.session_states, schema.codebooks
-    pairs = {
-        (machine, book.states[state])
-        for machine, body in conn.execute(select(cb.c.machine, cb.c.body))
-        if state in (book := Codebook.from_json(body)).states
-    }
-    if not pairs:
+def _recorded(conn: Connection, section: Section, name: str) -> ColumnElement[bool]:
+    """Sessions that recorded the code their machine's codebooks give `name` in `section`.
+
+    Driven by the code index: the (few) sessions holding the code are found first, then
+    looked up by primary key, so the answer costs what it returns, not the archive's size.
+    """
+    s, cb = schema.sessions, schema.codebooks
+    table, column = _CODES[section]
+    by_machine: dict[str, set[int]] = {}
+    for machine, body in conn.execute(select(cb.c.machine, cb.c.body)):
+        code = getattr(Codebook.from_json(body), section).get(name)
+        if code is not None:
+            by_machine.setdefault(machine, set()).add(code)
+    if not by_machine:
         return false()
-    codes = or_(*(and_(s.c.machine == machine, st.c.state == code) for machine, code in pairs))
-    return exists().where(st.c.producer == s.c.producer, st.c.number == s.c.number, codes)
+    key = tuple_(s.c.producer, s.c.number)
+    return or_(
+        *(
+            and_(
+                s.c.machine == machine,
+                key.in_(select(table.c.producer, table.c.number).where(table.c[column].in_(codes))),
+            )
+            for machine, codes in by_machine.items()
+        )
+    )
 
 
 def _summary(row: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class SessionFilter:
         since: Sessions with a step at or after this time (ns).
         until: Sessions with a step at or before this time (ns).
         reached: Sessions that were in this state (full name) at some point.
+        exception: Sessions that raised this exception (its recorded name).
     """
 
     key: str | None = None
@@ -39,6 +40,7 @@ class SessionFilter:
     since: int | None = None
     until: int | None = None
     reached: str | None = None
+    exception: str | None = None
 
     def matches(self, session: Session) -> bool:
         """Whether a decoded session passes the filter."""
@@ -51,6 +53,8 @@ class SessionFilter:
             self.since is None or any(s.ts >= self.since for s in steps),
             self.until is None or any(s.ts <= self.until for s in steps),
             self.reached is None or self.reached in reached_states(session),
+            self.exception is None
+            or any(s.kind == "exception" and s.detail == self.exception for s in steps),
         )
         return all(checks)
 

@@ -73,3 +73,12 @@ def parse_time(text: str, origin: int | None = None, *, now_ns: int | None = Non
             f"cannot read time {text!r}: use ISO 8601 (2024-05-01T12:30), a duration ago "
             "(15m, 2h, 3d), 'now' or seconds since the epoch"
         ) from None
+
+
+def parse_age(text: str) -> int:
+    """Nanoseconds in a duration such as ``30d`` or ``12h``; raise `ConfigError` otherwise."""
+    duration = _DURATION.fullmatch(text.strip())
+    if duration is None or text.strip().startswith("-"):
+        raise ConfigError(f"cannot read age {text!r}: use a duration such as 30d, 12h or 90m")
+    amount, unit = duration.groups()
+    return int(float(amount) * _UNIT_NS[unit.lower()])

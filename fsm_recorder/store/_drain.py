@@ -29,7 +29,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -38,7 +37,6 @@ from fsm_recorder import config
 from fsm_recorder.exceptions import (
     ArchiveError,
     CodebookError,
-    ConfigError,
     DecodeError,
     SinkError,
 )
@@ -47,11 +45,20 @@ from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.format._crypto import default_keyring
 from fsm_recorder.host._client import redis_client
-from fsm_recorder.host._settings import redis_size
-from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter, WriteResult
+from fsm_recorder.store._drain_settings import DrainSettings, DrainStats, parse_memory
+from fsm_recorder.store._retention import prune
+from fsm_recorder.store._writer import (
+    ArchiveWriter,
+    Batch,
+    DeadLetter,
+    WriteResult,
+    parse,
+    unstorable,
+)
 
 GROUP = "drain"
 _RETRY_SECONDS = 5.0
+_PRUNE_EVERY = 3600.0
 _FIRST_READ_FRAMES = 8
 Entry = tuple[bytes, dict[bytes, bytes] | None]
 
@@ -70,93 +77,6 @@ end
 if deleted > 0 then redis.call('DECRBY', KEYS[2], deleted) end
 return deleted
 """
-
-
-@dataclass(frozen=True)
-class DrainSettings:
-    """How a drain runs.
-
-    Attributes:
-        archive: Archive URL (``sqlite:///...``, ``postgresql+psycopg://...``) or SQLite path.
-        url: Redis URL (default: this host's server).
-        prefix: Key prefix in Redis (default `config.key_prefix`).
-        batch_frames: Most frames per XREADGROUP and per archive transaction.
-        batch_records: Records aimed at per transaction; frames hold from one to tens of
-            thousands of records, so the frame count per read follows the recent average.
-        interval: Seconds between timer-triggered passes of the long-lived drain.
-        max_memory: Drain as soon as Redis uses this much: ``64mb`` or a fraction of maxmemory
-            (``0.5``); None means the timer alone.
-        poll: Seconds between memory checks while waiting.
-        claim_idle: Seconds a pending frame of another drain must sit idle before this one takes
-            it over (that drain is presumed dead).
-    """
-
-    archive: str
-    url: str | None = None
-    prefix: str | None = None
-    batch_frames: int = 500
-    batch_records: int = 100_000
-    interval: float = 60.0
-    max_memory: str | None = None
-    poll: float = 0.1
-    claim_idle: float = 30.0
-
-    def __post_init__(self) -> None:
-        sizes = (self.batch_frames, self.batch_records, self.interval, self.poll)
-        if min(sizes) <= 0 or self.claim_idle < 0:
-            raise ConfigError("batch size, interval and poll must be positive")
-
-
-@dataclass
-class DrainStats:
-    """Running figures of one drain; `summary` is the ``--json`` output of ``drain --once``."""
-
-    records: int = 0
-    duplicates: int = 0
-    frames: int = 0
-    dead_letters: int = 0
-    batches: int = 0
-    busy_seconds: float = 0.0
-    max_batch_seconds: float = 0.0
-    backlog_frames: int = 0
-    backlog_records: int = 0
-    passes: int = 0
-    wakeups: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def records_per_second(self) -> float:
-        """Records archived per second of drain work (waiting excluded)."""
-        return self.records / self.busy_seconds if self.busy_seconds else 0.0
-
-    @property
-    def mean_batch_ms(self) -> float:
-        """Mean wall time of a batch: read, decode, commit, acknowledge."""
-        return 1000 * self.busy_seconds / self.batches if self.batches else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """A JSON-ready dict of every figure."""
-        return {
-            **asdict(self),
-            "records_per_second": round(self.records_per_second),
-            "mean_batch_ms": round(self.mean_batch_ms, 2),
-            "max_batch_ms": round(1000 * self.max_batch_seconds, 2),
-        }
-
-
-def parse_memory(text: str, maxmemory: int) -> int:
-    """Bytes for `text`: a size (``64mb``, Redis units) or a fraction of `maxmemory` (``0.5``)."""
-    size = redis_size(text)
-    if size is not None:
-        return size
-    try:
-        fraction = float(text)
-    except ValueError:
-        fraction = -1.0
-    if not 0 < fraction <= 1:
-        raise ConfigError(f"--max-memory {text!r}: use a size like 64mb or a fraction like 0.5")
-    if not maxmemory:
-        raise ConfigError(f"--max-memory {text!r} is a fraction, but the server has no maxmemory")
-    return int(fraction * maxmemory)
 
 
 class Drainer:
@@ -189,6 +109,7 @@ class Drainer:
         self._create_group = self._redis.register_script(_GROUP_SCRIPT)
         self._threshold = self._memory_threshold()
         self.writer = ArchiveWriter(settings.archive)
+        self._next_prune = 0.0
 
     def close(self) -> None:
         """Close the Redis and archive connections."""
@@ -207,7 +128,16 @@ class Drainer:
             while not stop.is_set() and (entries := self._call(read)):
                 self._process(entries)
         self._call(self._backlog)
+        self._prune()
         return self.stats
+
+    def _prune(self) -> None:
+        age = self.settings.prune_older_than
+        if age is None or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + _PRUNE_EVERY
+        pruned = prune(self.settings.archive, time.time_ns() - int(age * 10**9))
+        self.stats.pruned_sessions += pruned.sessions
 
     def run(self, stop: threading.Event) -> DrainStats:
         """Drain, then wait for the timer or the memory threshold, until `stop` is set.
@@ -319,22 +249,31 @@ class Drainer:
         batch = Batch()
         counts: list[int] = []
         for entry_id, fields in entries:
-            data = (fields or {}).get(config.FRAME_FIELD)
-            if data is None:  # deleted while pending (another drain finished it): just ack
+            if fields is None:  # deleted while pending (another drain finished it): just ack
+                counts.append(0)
+                continue
+            data = fields.get(config.FRAME_FIELD)
+            if data is None:  # not written by a sink: nothing was counted as held for it
+                reason = f"stream entry has no frame field {config.FRAME_FIELD.decode()!r}"
+                batch.dead.append(self._letter(_entry_bytes(fields), reason, entry_id))
                 counts.append(0)
                 continue
             try:
-                frame = wire.decode_frame(data, self._keys)
-                batch.codebooks.update(self._books(frame))
-            except (DecodeError, CodebookError) as exc:
-                batch.dead.append(DeadLetter(data, str(exc), self._source, entry_id.decode()))
+                parsed = parse(data, self._keys)
+                batch.codebooks.update(self._books(parsed.frame))
+                unstorable(parsed)
+            except (DecodeError, CodebookError, ArchiveError) as exc:
+                batch.dead.append(self._letter(data, str(exc), entry_id))
                 counts.append(wire.announced_records(data))
                 continue
-            batch.frames.append(frame)
-            counts.append(len(frame.records))
+            batch.frames.append(parsed)
+            counts.append(parsed.frame.count)
         return batch, counts
 
-    def _books(self, frame: wire.Frame) -> dict[str, Codebook]:
+    def _letter(self, data: bytes, reason: str, entry_id: bytes) -> DeadLetter:
+        return DeadLetter(data, reason, self._source, entry_id.decode())
+
+    def _books(self, frame: wire.Opened) -> dict[str, Codebook]:
         return {fp: self._codebooks.load(fp) for fp in set(frame.sessions.values())}
 
     def _count(self, result: WriteResult, frames: int, seconds: float) -> None:
@@ -354,6 +293,11 @@ class Drainer:
         frames, held = pipe.execute()
         self.stats.backlog_frames = int(frames)
         self.stats.backlog_records = int(held or 0)
+
+
+def _entry_bytes(fields: dict[bytes, bytes]) -> bytes:
+    """A foreign stream entry kept whole: its fields as ``name=value`` lines."""
+    return b"\n".join(name + b"=" + value for name, value in sorted(fields.items()))
 
 
 __all__ = ["GROUP", "DrainSettings", "DrainStats", "Drainer", "parse_memory"]

@@ -1,28 +1,35 @@
-"""The archive's tables, how to open an engine on it, and the migrations that build them.
+"""The archive's tables and how to open an engine on it (store/_migrations.py builds them).
 
-Records are stored as they travel: codes, never names. Names live only in the ``codebooks`` table
-(the codebook JSON), so the archive is as compact as the stream and stays readable after a machine
-evolves. One row per record keyed by (producer, seq) is the exactly-once guarantee: a replayed
-batch hits the key and inserts nothing.
+Records are stored as they travel: encoded, codes never names. Names live only in the
+``codebooks`` table (the codebook JSON), so the archive stays readable after a machine evolves.
+What is read together is kept together: a session's records of one drained batch are one
+compressed, checksummed block (store/_block.py), and a session index answers every listing
+query without opening a block.
 
-Tables (version 1):
+Tables (version 2):
 
 - ``schema_version``: one row, the version the archive was migrated to.
-- ``codebooks``: fingerprint -> codebook JSON; a small integer ``id`` is what records point to.
-- ``records``: one row per record: producer, seq, session number, ts, kind, a, b, c, payload
-  (session start ID / event arguments, else NULL), codebook id.
+- ``codebooks``: fingerprint -> codebook JSON; a small integer ``id`` is what blocks point to.
+- ``blocks``: one row per (producer, session number, first seq): last seq, first and last time,
+  codebook id, wire format version, record count, CRC-32 and the compressed body.
+- ``spans``: per producer, the ranges of sequence numbers archived (adjacent ranges merged, so a
+  producer has about one row). It is the exactly-once guarantee: a replayed frame falls in a span
+  and stores nothing.
 - ``sessions``: one row per (producer, session number), maintained by the writer: session ID,
   machine, host, pid, latest codebook, first/last seq and ts, step count, end time. Indexed by ID,
-  machine, host and time so listing and time windows never touch ``records``.
+  machine, host and time so listing and time windows never touch ``blocks``.
 - ``session_states``: (producer, number, state code) for every state a session was in, for
-  ``--reached``.
+  ``--reached``; ``session_exceptions``: (producer, number, exception code) it raised.
 - ``dead_letters``: frames that could not be archived, raw bytes and the reason, keyed by digest.
+
+On PostgreSQL ``blocks`` is partitioned by month of ``first_ts`` (declarative partitioning), so
+retention drops whole partitions.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +49,13 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    select,
     text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
 from fsm_recorder.exceptions import ArchiveError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -62,22 +68,32 @@ codebooks = Table(
     Column("version", Integer, nullable=False),
     Column("body", Text, nullable=False),
 )
-records = Table(
-    "records",
+blocks = Table(
+    "blocks",
     metadata,
     Column("producer", String(16), nullable=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("session", BigInteger, nullable=False),
-    Column("ts", BigInteger, nullable=False),
-    Column("kind", SmallInteger, nullable=False),
-    Column("a", Integer, nullable=False),
-    Column("b", Integer, nullable=False),
-    Column("c", Integer, nullable=False),
-    Column("payload", LargeBinary, nullable=True),
+    Column("number", BigInteger, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("first_ts", BigInteger, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),
     Column("codebook", Integer, nullable=False),
-    PrimaryKeyConstraint("producer", "seq", name="pk_records"),
-    # One B-tree keyed by (producer, seq) instead of a rowid table plus a key index: half the
-    # writes per record, and session reads are range scans of the table itself.
+    Column("format", SmallInteger, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("crc", BigInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # A session's blocks are one range scan; the key holds first_ts for PostgreSQL's partitions.
+    PrimaryKeyConstraint("producer", "number", "first_seq", "first_ts", name="pk_blocks"),
+    sqlite_with_rowid=False,
+    postgresql_partition_by="RANGE (first_ts)",
+)
+spans = Table(
+    "spans",
+    metadata,
+    Column("producer", String(16), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("producer", "first_seq", name="pk_spans"),
     sqlite_with_rowid=False,
 )
 sessions = Table(
@@ -103,16 +119,24 @@ sessions = Table(
     Index("ix_sessions_first_ts", "first_ts"),
     Index("ix_sessions_last_ts", "last_ts"),
 )
-session_states = Table(
-    "session_states",
-    metadata,
-    Column("producer", String(16), nullable=False),
-    Column("number", BigInteger, nullable=False),
-    Column("state", Integer, nullable=False),
-    PrimaryKeyConstraint("producer", "number", "state", name="pk_session_states"),
-    Index("ix_session_states_state", "state"),
-    sqlite_with_rowid=False,
-)
+
+
+def _codes_table(name: str, column: str) -> Table:
+    """(producer, number, code): which codes of one kind a session recorded, indexed by code."""
+    return Table(
+        name,
+        metadata,
+        Column("producer", String(16), nullable=False),
+        Column("number", BigInteger, nullable=False),
+        Column(column, Integer, nullable=False),
+        PrimaryKeyConstraint("producer", "number", column, name=f"pk_{name}"),
+        Index(f"ix_{name}_{column}", column),
+        sqlite_with_rowid=False,
+    )
+
+
+session_states = _codes_table("session_states", "state")
+session_exceptions = _codes_table("session_exceptions", "exception")
 dead_letters = Table(
     "dead_letters",
     metadata,
@@ -123,16 +147,6 @@ dead_letters = Table(
     Column("reason", Text, nullable=False),
     Column("frame", LargeBinary, nullable=False),
 )
-
-Migration = Callable[[Connection], None]
-
-
-def _create_v1(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
-
-
-# MIGRATIONS[n] turns a version n-1 archive into version n; append, never edit a released one.
-MIGRATIONS: dict[int, Migration] = {1: _create_v1}
 
 
 _SUPPORTED = "use an SQLite file path (or sqlite:///path) or postgresql+psycopg://user@host/db"
@@ -211,53 +225,37 @@ def lock(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-_MIGRATION_LOCK = 0x46534D52  # "FSMR"
+PARTITION_LOCK = 0x46534D50  # "FSMP"
+_NS = 10**9
 
 
-def migrate(engine: Engine) -> int:
-    """Create or upgrade the schema; return the version. A newer archive is an `ArchiveError`."""
-    try:
-        with engine.begin() as conn:
-            lock(conn, _MIGRATION_LOCK)
-            schema_version.create(conn, checkfirst=True)
-            found = conn.execute(select(schema_version.c.version)).scalar()
-            current = _upgrade(conn, found or 0)
-            if found is None:
-                conn.execute(schema_version.insert().values(version=current))
-            else:
-                conn.execute(schema_version.update().values(version=current))
-    except SQLAlchemyError as exc:
-        raise ArchiveError(f"cannot prepare archive {engine.url!r}: {exc}") from exc
-    return current
+def month_of(ts: int) -> tuple[int, int]:
+    """(year, month) in UTC of a time in ns: the ``blocks`` partition a block goes to."""
+    day = datetime.fromtimestamp(ts // _NS, timezone.utc)
+    return day.year, day.month
 
 
-def _upgrade(conn: Connection, found: int) -> int:
-    if found > SCHEMA_VERSION:
-        raise ArchiveError(
-            f"archive {conn.engine.url!r} has schema version {found}, newer than version "
-            f"{SCHEMA_VERSION} this fsm-recorder understands: upgrade fsm-recorder"
-        )
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[version](conn)
-    return SCHEMA_VERSION
+def month_bounds(month: tuple[int, int]) -> tuple[int, int]:
+    """First ns of `month` and first ns of the month after it."""
+    year, number = month
+    start = datetime(year, number, 1, tzinfo=timezone.utc)
+    after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=timezone.utc)
+    return int(start.timestamp()) * _NS, int(after.timestamp()) * _NS
 
 
-def check_version(conn: Connection) -> None:
-    """Refuse to read an archive that is missing or newer than this code."""
-    try:
-        found = conn.execute(select(schema_version.c.version)).scalar()
-    except SQLAlchemyError as exc:
-        raise ArchiveError(
-            f"{conn.engine.url!r} is not an fsm-recorder archive (run `fsm-recorder drain` "
-            f"into it first): {exc}"
-        ) from exc
-    _upgrade_check(conn, found or 0)
+def partition_name(month: tuple[int, int]) -> str:
+    """The name of the ``blocks`` partition of `month`."""
+    return f"blocks_p{month[0]:04d}{month[1]:02d}"
 
 
-def _upgrade_check(conn: Connection, found: int) -> None:
-    if found != SCHEMA_VERSION:
-        raise ArchiveError(
-            f"archive {conn.engine.url!r} has schema version {found}, this fsm-recorder reads "
-            f"version {SCHEMA_VERSION}: "
-            + ("upgrade fsm-recorder" if found > SCHEMA_VERSION else "drain into it to migrate")
+def ensure_partitions(conn: Connection, months: set[tuple[int, int]]) -> None:
+    """Create the monthly ``blocks`` partitions `months` needs (PostgreSQL; else nothing)."""
+    if conn.dialect.name != "postgresql" or not months:
+        return
+    lock(conn, PARTITION_LOCK)
+    for month in sorted(months):
+        low, high = month_bounds(month)
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {partition_name(month)} PARTITION OF blocks "
+            f"FOR VALUES FROM ({low}) TO ({high})"
         )

@@ -1,47 +1,80 @@
 """Write drained batches into the archive: one transaction per batch, each record exactly once.
 
-Exactly-once rests on the (producer, seq) key of ``records``. Inside the batch's transaction the
-writer takes a lock per producer (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE already
-serializes writers), reads which of the batch's sequence numbers the archive already holds, and
-inserts only the others, so the ``sessions`` counters count each record once even when two drains
-replay the same frames. ``INSERT ... ON CONFLICT DO NOTHING`` stays as the last line of defence.
+Exactly-once rests on ``spans``, the ranges of sequence numbers each producer has archived.
+Inside the batch's transaction the writer takes a lock per producer (PostgreSQL advisory lock;
+SQLite's BEGIN IMMEDIATE already serializes writers), reads the producer's spans that touch the
+batch, keeps only the records outside them (and outside the frames taken earlier in the same
+batch), and stores the batch's ranges merged into the spans. The ``sessions`` counters therefore
+count each record once even when two drains replay the same frames.
+
+Records are not parsed into objects: a frame is opened, read as columns (`format._columns`), and
+each session's runs of records are appended, as encoded, to that session's block of the batch.
+On PostgreSQL blocks go in through ``COPY``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, and_, select, tuple_
+from sqlalchemy import Connection, Insert, Table, and_, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from fsm_recorder.exceptions import ArchiveError
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.format._columns import Columns, columns
 from fsm_recorder.store import _schema as schema
+from fsm_recorder.store._block import BlockBuilder
+from fsm_recorder.store._index import SessionIndex
+from fsm_recorder.store._migrations import migrate
 
-_ARGS = wire.Kind.ARGS
-_TRANSITION = wire.Kind.TRANSITION
-_START = wire.Kind.SESSION_START
-_END = wire.Kind.SESSION_END
-_RECORD_COLUMNS = ("producer", "seq", "session", "ts", "kind", "a", "b", "c", "payload", "codebook")
-_SESSION_VALUES = (
-    "session_id",
-    "machine",
-    "host",
-    "pid",
-    "codebook",
-    "first_seq",
-    "last_seq",
-    "first_ts",
-    "last_ts",
-    "steps",
-    "ended",
-)
+_STATISTICS_EVERY = 3600.0
+_INT64 = 2**63
+_INT32 = 2**31
+_BLOCK_COLUMNS = (
+    "producer", "number", "first_seq", "last_seq", "first_ts", "last_ts", "codebook", "format",
+    "records", "crc", "body",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A frame ready for the writer: opened, and its records as columns."""
+
+    frame: wire.Opened
+    cols: Columns
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the frame's last record."""
+        return self.frame.first_seq + self.frame.count - 1
+
+
+def parse(data: bytes, keys: wire.Opener | None = None) -> Parsed:
+    """Open a frame and read its columns; raises `DecodeError` and nothing else."""
+    frame = wire.open_frame(data, keys)
+    return Parsed(frame, columns(frame))
+
+
+def unstorable(parsed: Parsed) -> None:
+    """Raise `ArchiveError` if the archive's columns cannot hold the frame's seq, time or pid.
+
+    The archive stores signed 64-bit sequence numbers and times and 32-bit pids (PostgreSQL has
+    no unsigned types); such a frame is a dead letter rather than a batch that fails forever.
+    """
+    frame = parsed.frame
+    latest = max(parsed.cols.ts, default=0)
+    if parsed.last_seq >= _INT64 or latest >= _INT64 or frame.pid >= _INT32:
+        raise ArchiveError(
+            f"frame of producer {frame.producer} is out of the archive's range "
+            f"(last seq {parsed.last_seq}, latest time {latest}, pid {frame.pid}): "
+            "kept as a dead letter"
+        )
 
 
 @dataclass(frozen=True)
@@ -56,9 +89,9 @@ class DeadLetter:
 
 @dataclass
 class Batch:
-    """What one drain step hands the writer: decoded frames, their codebooks, dead letters."""
+    """What one drain step hands the writer: parsed frames, their codebooks, dead letters."""
 
-    frames: list[wire.Frame] = field(default_factory=list)
+    frames: list[Parsed] = field(default_factory=list)
     codebooks: dict[str, Codebook] = field(default_factory=dict)
     dead: list[DeadLetter] = field(default_factory=list)
 
@@ -72,102 +105,25 @@ class WriteResult:
     dead: int
 
 
-@dataclass
-class _Agg:
-    """One session's figures from the records of this batch (merged with its stored row)."""
-
-    producer: str
-    number: int
-    host: str
-    pid: int
-    codebook: Codebook
-    first_seq: int
-    last_seq: int
-    first_ts: int
-    last_ts: int
-    steps: int = 0
-    session_id: str | None = None
-    ended: int | None = None
-    states: set[int] = field(default_factory=set)
-
-    def add(self, recs: Sequence[wire.RawRecord], codebook: Codebook) -> None:
-        # Whole-list passes with builtins: far cheaper than one Python branch per record.
-        stamps = [r.ts for r in recs]
-        self.first_seq = min(self.first_seq, recs[0].seq)
-        self.last_seq = max(self.last_seq, recs[-1].seq)
-        self.first_ts = min(self.first_ts, *stamps)
-        self.last_ts = max(self.last_ts, *stamps)
-        kinds = [r.kind for r in recs]
-        self.steps += len(recs) - kinds.count(_ARGS)
-        if _START in kinds or _END in kinds:
-            self._bounds(recs)
-        self.states.update(r.b for r in recs if r.b and r.kind != _ARGS)
-        self.states.update(r.c for r in recs if r.c and r.kind == _TRANSITION)
-        if codebook.version > self.codebook.version:
-            self.codebook = codebook
-
-    def _bounds(self, recs: Iterable[wire.RawRecord]) -> None:
-        for r in recs:
-            if r.kind == _START:
-                self.session_id = r.payload.decode(errors="replace")
-            elif r.kind == _END:
-                self.ended = r.ts
-
-    def row(self, stored: Any) -> dict[str, Any]:
-        """The merged sessions row, given the stored one (or None)."""
-        mine = {
-            "producer": self.producer,
-            "number": self.number,
-            "session_id": self.session_id or f"{self.producer}:{self.number}",
-            "machine": self.codebook.machine,
-            "host": self.host,
-            "pid": self.pid,
-            "codebook": self.codebook.fingerprint,
-            "first_seq": self.first_seq,
-            "last_seq": self.last_seq,
-            "first_ts": self.first_ts,
-            "last_ts": self.last_ts,
-            "steps": self.steps,
-            "ended": self.ended,
-        }
-        return mine if stored is None else _merged(mine, stored._mapping, self.session_id)
-
-
-def _merged(mine: dict[str, Any], old: Any, started: str | None) -> dict[str, Any]:
-    return {
-        **mine,
-        "session_id": started or old["session_id"],
-        "first_seq": min(mine["first_seq"], old["first_seq"]),
-        "last_seq": max(mine["last_seq"], old["last_seq"]),
-        "first_ts": min(mine["first_ts"], old["first_ts"]),
-        "last_ts": max(mine["last_ts"], old["last_ts"]),
-        "steps": mine["steps"] + old["steps"],
-        "ended": mine["ended"] if mine["ended"] is not None else old["ended"],
-    }
-
-
 class ArchiveWriter:
     """Writes batches into one archive (created or migrated on open)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, level: int = 6) -> None:
         self.url = url
+        self.level = level
         self.engine = schema.open_engine(url, write=True)
         try:
-            schema.migrate(self.engine)
+            migrate(self.engine)
         except ArchiveError:
             self.engine.dispose()
             raise
+        self._postgres = self.engine.dialect.name == "postgresql"
         self._codebook_ids: dict[str, int] = {}
-        # The hot statement goes to the driver as compiled SQL with plain tuples: SQLAlchemy's
-        # per-row parameter processing would cost more than SQLite's insert itself.
-        compiled = self._upsert(schema.records).on_conflict_do_nothing().compile(self.engine)
-        self._insert_sql = str(compiled)
-        self._positional = bool(compiled.positional)
-        if self._positional and tuple(compiled.positiontup or ()) != _RECORD_COLUMNS:
-            raise ArchiveError(f"unexpected parameter order in {self._insert_sql!r}")
+        self._months: set[tuple[int, int]] = set()
+        self._next_statistics = 0.0
 
     def _upsert(self, table: Table) -> Any:
-        module: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        module: Any = postgresql if self._postgres else sqlite
         return module.insert(table)
 
     def write(self, batch: Batch) -> WriteResult:
@@ -175,36 +131,60 @@ class ArchiveWriter:
         try:
             with self.engine.begin() as conn:
                 ids = self._ids(conn, batch.codebooks)
-                result = self._write(conn, batch, ids)
+                assembly = _Assembly(batch, ids, self.level)
+                blocks, index, result = assembly.build(conn, len(batch.dead))
+                self._partitions(blocks)
+                self._blocks(conn, blocks)
+                index.write(conn, self._upsert)
+                self._dead(conn, batch.dead)
         except SQLAlchemyError as exc:
             raise ArchiveError(f"cannot write to archive {self.engine.url!r}: {exc}") from exc
         self._codebook_ids.update(ids)
+        if time.monotonic() >= self._next_statistics:
+            self.refresh_statistics()
         return result
+
+    def refresh_statistics(self) -> None:
+        """Refresh the planner's statistics of the session index (after the first batch, then
+        hourly): without them SQLite walks all sessions of a machine for ``--reached`` instead of
+        the few the state index names. Sampled, so it takes milliseconds at any size."""
+        self._next_statistics = time.monotonic() + _STATISTICS_EVERY
+        tables = ("sessions", "session_states", "session_exceptions")
+        try:
+            with self.engine.connect() as conn:
+                if self._postgres:
+                    conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
+                else:
+                    conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                    for table in tables:
+                        conn.exec_driver_sql(f"ANALYZE {table}")
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise ArchiveError(f"cannot analyze archive {self.engine.url!r}: {exc}") from exc
 
     def close(self) -> None:
         """Release the archive's connections."""
         self.engine.dispose()
 
-    def _write(self, conn: Connection, batch: Batch, ids: dict[str, int]) -> WriteResult:
-        producers = sorted({f.producer for f in batch.frames})
-        for producer in producers:
-            schema.lock(conn, _lock_key(producer))
-        held = self._held(conn, batch.frames)
-        rows: list[tuple[Any, ...]] = []
-        aggs: dict[tuple[str, int], _Agg] = {}
-        total = 0
-        for frame in batch.frames:
-            total += len(frame.records)
-            fresh = _fresh(frame, held.get(frame.producer))
-            if fresh:
-                rows.extend(_rows(frame, fresh, ids))
-                _aggregate(frame, fresh, batch.codebooks, aggs)
-        if rows:
-            params = rows if self._positional else [_named(r) for r in rows]
-            conn.exec_driver_sql(self._insert_sql, params)
-        self._sessions(conn, aggs)
-        self._dead(conn, batch.dead)
-        return WriteResult(inserted=len(rows), duplicates=total - len(rows), dead=len(batch.dead))
+    def _partitions(self, blocks: list[dict[str, Any]]) -> None:
+        months = {schema.month_of(b["first_ts"]) for b in blocks} - self._months
+        if months and self._postgres:
+            # Its own short transaction: concurrent drains must not hold the parent table's lock.
+            with self.engine.begin() as conn:
+                schema.ensure_partitions(conn, months)
+        self._months |= months
+
+    def _blocks(self, conn: Connection, blocks: list[dict[str, Any]]) -> None:
+        if not blocks:
+            return
+        if not self._postgres:
+            conn.execute(insert(schema.blocks), blocks)
+            return
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(_BLOCK_COLUMNS)
+        with cursor.copy(f"COPY blocks ({names}) FROM STDIN") as copy:
+            for block in blocks:
+                copy.write_row([block[name] for name in _BLOCK_COLUMNS])
 
     def _ids(self, conn: Connection, books: dict[str, Codebook]) -> dict[str, int]:
         ids = {fp: self._codebook_ids[fp] for fp in books if fp in self._codebook_ids}
@@ -218,46 +198,6 @@ class ArchiveWriter:
             table.c.fingerprint.in_([book.fingerprint for book in missing])
         )
         return ids | dict(conn.execute(query).all())
-
-    @staticmethod
-    def _held(conn: Connection, frames: list[wire.Frame]) -> dict[str, set[int]]:
-        spans: dict[str, tuple[int, int]] = {}
-        for frame in frames:
-            if frame.records:
-                lo, hi = spans.get(frame.producer, (frame.first_seq, frame.first_seq))
-                spans[frame.producer] = (min(lo, frame.first_seq), max(hi, frame.records[-1].seq))
-        table = schema.records
-        held: dict[str, set[int]] = {}
-        for producer, (lo, hi) in spans.items():
-            query = select(table.c.seq).where(
-                and_(table.c.producer == producer, table.c.seq.between(lo, hi))
-            )
-            seqs = set(conn.execute(query).scalars())
-            if seqs:
-                held[producer] = seqs
-        return held
-
-    def _sessions(self, conn: Connection, aggs: dict[tuple[str, int], _Agg]) -> None:
-        if not aggs:
-            return
-        table = schema.sessions
-        key = tuple_(table.c.producer, table.c.number)
-        stored = {
-            (r.producer, r.number): r for r in conn.execute(select(table).where(key.in_(aggs)))
-        }
-        stmt = self._upsert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["producer", "number"],
-            set_={name: stmt.excluded[name] for name in _SESSION_VALUES},
-        )
-        conn.execute(stmt, [agg.row(stored.get(k)) for k, agg in aggs.items()])
-        states = [
-            {"producer": agg.producer, "number": agg.number, "state": state}
-            for agg in aggs.values()
-            for state in agg.states
-        ]
-        if states:
-            conn.execute(self._upsert(schema.session_states).on_conflict_do_nothing(), states)
 
     def _dead(self, conn: Connection, dead: list[DeadLetter]) -> None:
         if not dead:
@@ -278,52 +218,121 @@ class ArchiveWriter:
         conn.execute(stmt, rows)
 
 
+class _Assembly:
+    """Turns one batch into block rows and index entries, skipping records already archived."""
+
+    def __init__(self, batch: Batch, ids: dict[str, int], level: int) -> None:
+        self.batch = batch
+        self.ids = ids
+        self.level = level
+        self.index = SessionIndex()
+        self.builders: dict[tuple[str, int, int, int], BlockBuilder] = {}
+
+    def build(
+        self, conn: Connection, dead: int
+    ) -> tuple[list[dict[str, Any]], SessionIndex, WriteResult]:
+        by_producer: dict[str, list[Parsed]] = {}
+        for parsed in self.batch.frames:
+            if parsed.frame.count == 0:
+                continue
+            by_producer.setdefault(parsed.frame.producer, []).append(parsed)
+        inserted = total = 0
+        for producer in sorted(by_producer):
+            schema.lock(conn, _lock_key(producer))
+            frames = by_producer[producer]
+            stored = _touching(conn, producer, frames)
+            held = list(stored)
+            for parsed in frames:
+                total += parsed.frame.count
+                for run in _fresh_runs(parsed, held):
+                    inserted += run.stop - run.start
+                    self._take(parsed, run)
+                held.append((parsed.frame.first_seq, parsed.last_seq))
+            _store_spans(conn, producer, stored, held)
+        rows = [b.row(self.level) for b in self.builders.values()]
+        return rows, self.index, WriteResult(inserted, total - inserted, dead)
+
+    def _take(self, parsed: Parsed, run: slice) -> None:
+        """Append records `run` of a frame to their sessions' blocks and index entries."""
+        frame, cols = parsed.frame, parsed.cols
+        if len(frame.sessions) == 1:
+            [number] = frame.sessions
+            self._add(parsed, number, run)
+            return
+        sessions = cols.session
+        start = run.start
+        for i in range(run.start + 1, run.stop):
+            if sessions[i] != sessions[start]:
+                self._add(parsed, sessions[start], slice(start, i))
+                start = i
+        self._add(parsed, sessions[start], slice(start, run.stop))
+
+    def _add(self, parsed: Parsed, number: int, run: slice) -> None:
+        frame, cols = parsed.frame, parsed.cols
+        codebook = self.batch.codebooks[frame.sessions[number]]
+        book_id = self.ids[codebook.fingerprint]
+        low, high = self.index.add_run(frame, cols, number, run, codebook)
+        key = (frame.producer, number, book_id, frame.version)
+        builder = self.builders.get(key)
+        seq = frame.first_seq + run.start
+        if builder is None:
+            builder = BlockBuilder(frame.producer, number, book_id, frame.version, seq, low, high)
+            self.builders[key] = builder
+        encoded = frame.body[cols.starts[run.start] : cols.starts[run.stop]]
+        builder.add(seq, run.stop - run.start, encoded, low, high)
+
+
+def _touching(conn: Connection, producer: str, frames: list[Parsed]) -> list[tuple[int, int]]:
+    """The producer's archived spans that overlap or adjoin the frames' sequence numbers."""
+    low = min(p.frame.first_seq for p in frames)
+    high = max(p.last_seq for p in frames)
+    s = schema.spans
+    query = select(s.c.first_seq, s.c.last_seq).where(
+        and_(s.c.producer == producer, s.c.first_seq <= high + 1, s.c.last_seq >= low - 1)
+    )
+    return [(lo, hi) for lo, hi in conn.execute(query)]
+
+
+def _fresh_runs(parsed: Parsed, held: list[tuple[int, int]]) -> Iterator[slice]:
+    """Index runs of the frame's records outside every held range."""
+    first, last = parsed.frame.first_seq, parsed.last_seq
+    cuts = sorted(
+        (max(lo, first) - first, min(hi, last) - first + 1)
+        for lo, hi in held
+        if lo <= last and hi >= first
+    )
+    pos = 0
+    for start, stop in cuts:
+        if start > pos:
+            yield slice(pos, start)
+        pos = max(pos, stop)
+    if pos < parsed.frame.count:
+        yield slice(pos, parsed.frame.count)
+
+
+def _store_spans(
+    conn: Connection, producer: str, stored: list[tuple[int, int]], held: list[tuple[int, int]]
+) -> None:
+    """Replace the touched spans by the merge of them and the batch's frames."""
+    merged: list[list[int]] = []
+    for lo, hi in sorted(held):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    if sorted(stored) == [tuple(m) for m in merged]:
+        return
+    s = schema.spans
+    if stored:
+        firsts = [lo for lo, _ in stored]
+        conn.execute(delete(s).where(and_(s.c.producer == producer, s.c.first_seq.in_(firsts))))
+    rows = [{"producer": producer, "first_seq": lo, "last_seq": hi} for lo, hi in merged]
+    conn.execute(insert(s), rows)
+
+
 def _lock_key(producer: str) -> int:
     # The producer ID is 8 random bytes: as a signed 64-bit int it is a ready-made lock key.
     return int.from_bytes(bytes.fromhex(producer), "big", signed=True)
-
-
-def _fresh(frame: wire.Frame, held: set[int] | None) -> Sequence[wire.RawRecord]:
-    if not held:
-        return frame.records
-    return [r for r in frame.records if r.seq not in held]
-
-
-def _rows(
-    frame: wire.Frame, recs: Sequence[wire.RawRecord], ids: dict[str, int]
-) -> list[tuple[Any, ...]]:
-    """`records` rows in `_RECORD_COLUMNS` order."""
-    p = frame.producer
-    books = {number: ids[fp] for number, fp in frame.sessions.items()}
-    return [
-        (p, r.seq, r.session, r.ts, r.kind, r.a, r.b, r.c, r.payload or None, books[r.session])
-        for r in recs
-    ]
-
-
-def _aggregate(
-    frame: wire.Frame,
-    recs: Sequence[wire.RawRecord],
-    books: dict[str, Codebook],
-    aggs: dict[tuple[str, int], _Agg],
-) -> None:
-    groups: dict[int, list[wire.RawRecord]] = {}
-    if len(frame.sessions) == 1:
-        groups[next(iter(frame.sessions))] = list(recs)
-    else:
-        for r in recs:
-            groups.setdefault(r.session, []).append(r)
-    for number, group in groups.items():
-        codebook = books[frame.sessions[number]]
-        agg = aggs.get((frame.producer, number))
-        if agg is None:
-            first = group[0]
-            agg = _Agg(
-                frame.producer, number, frame.host, frame.pid, codebook,
-                first.seq, first.seq, first.ts, first.ts,
-            )  # fmt: skip
-            aggs[(frame.producer, number)] = agg
-        agg.add(group, codebook)
 
 
 def _codebook_row(book: Codebook) -> dict[str, Any]:
@@ -333,8 +342,3 @@ def _codebook_row(book: Codebook) -> dict[str, Any]:
         "version": book.version,
         "body": book.to_json(),
     }
-
-
-def _named(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A `records` row as named parameters, for drivers without positional ones (psycopg)."""
-    return dict(zip(_RECORD_COLUMNS, row, strict=True))

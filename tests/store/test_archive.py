@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from archive_backends import archive_fixture, count_rows  # noqa: F401 - fixture
+from archive_backends import archive_fixture, count_records, count_rows  # noqa: F401 - fixture
 from recordings import order_machine
 from sqlalchemy import update
 
@@ -22,7 +22,7 @@ from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.read._session import Session
 from fsm_recorder.ship._recorder import memory_recorder
 from fsm_recorder.store import _schema as archive_schema
-from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter
+from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter, parse
 
 
 def recorded(ids: list[str], store: CodebookStore, pays: int = 2) -> list[bytes]:
@@ -40,9 +40,9 @@ def recorded(ids: list[str], store: CodebookStore, pays: int = 2) -> list[bytes]
 
 def batch_of(frames: list[bytes], store: CodebookStore) -> Batch:
     """A writer batch of the given frames with their codebooks."""
-    decoded = [wire.decode_frame(f) for f in frames]
-    books = {fp: store.load(fp) for f in decoded for fp in f.sessions.values()}
-    return Batch(frames=decoded, codebooks=books)
+    parsed = [parse(f) for f in frames]
+    books = {fp: store.load(fp) for p in parsed for fp in p.frame.sessions.values()}
+    return Batch(frames=parsed, codebooks=books)
 
 
 @pytest.fixture
@@ -68,7 +68,19 @@ def test_replayed_batch_inserts_nothing(archive: str, store: CodebookStore) -> N
     writer.close()
     assert (first.inserted, first.duplicates) == (total, 0)
     assert (again.inserted, again.duplicates) == (0, total)
-    assert count_rows(archive) == total
+    assert count_records(archive) == total
+
+
+def test_two_copies_in_one_batch_count_once(archive: str, store: CodebookStore) -> None:
+    """A batch holding every frame twice stores each record once and counts its steps once."""
+    frames = recorded(["o-1"], store)
+    writer = ArchiveWriter(archive)
+    result = writer.write(batch_of(frames + frames, store))
+    writer.close()
+    [live] = decode_sessions(frames, store)
+    assert (result.inserted, result.duplicates) == (count_records(archive), count_records(archive))
+    [summary] = list_archived(archive)
+    assert summary["steps"] == len(live.steps)
 
 
 def test_overlapping_batch_counts_steps_once(archive: str, store: CodebookStore) -> None:
