@@ -35,6 +35,10 @@ BAD_PATHS: dict[str, list[list[str]]] = {
         ["--once", "--archive", BAD_ARCHIVE],
         ["--once", "--archive", "sqlite:////proc/x.db"],
     ],
+    "archive prune": [
+        ["--archive", BAD_ARCHIVE, "--older-than", "30d"],
+        ["--archive", "sqlite:////proc/x.db", "--older-than", "30d"],
+    ],
     "codebook export": [["Order", "-o", f"{UNWRITABLE}.json"], ["Order", "-o", f"{NOT_A_DIR}/c"]],
     "codebook import": [[NOT_A_DIR], ["/proc/self/mem"]],
     "codebook list": [["--codebooks", NOT_A_DIR]],
