@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import redis
+from transitions import MachineError
 
 from fsm_recorder import config
 from fsm_recorder.format import _wire as wire
@@ -90,3 +93,48 @@ def reframed(data: bytes, **change: int) -> bytes:
         sessions=frame.sessions,
         compress=False,
     )
+
+
+class BoomError(Exception):
+    """Raised by a recorded callback (`boom` in `nested_worker`)."""
+
+
+WORKER_STATES: list[object] = [
+    "idle",
+    {"name": "busy", "children": ["load", "work"], "initial": "load"},
+]
+WORKER_TRANSITIONS: list[object] = [
+    ["go", "idle", "busy"],
+    ["next", "busy_load", "busy_work"],
+    ["stop", "busy", "idle"],
+]
+
+
+def nested_worker(recorder: Recorder, session_id: str = "w-1", rounds: int = 2) -> None:
+    """A nested machine run: `rounds` x go/next/stop, a rejected `next` in idle, a raising `boom`.
+
+    Path: idle, then per round busy_load, busy_work, idle. The rejection and the exception both
+    happen in idle; the exception's callback raises `BoomError` after the `boom` transition
+    (an internal one in idle).
+    """
+    from fsm_recorder.record._machines import RecordedHierarchicalMachine
+
+    class Model:
+        def explode(self) -> None:
+            raise BoomError("callback failed")
+
+    model = Model()
+    machine = RecordedHierarchicalMachine(
+        model, states=WORKER_STATES, recorder=recorder, initial="idle", name="Worker",
+        transitions=[*WORKER_TRANSITIONS,
+                     {"trigger": "boom", "source": "idle", "dest": None, "after": "explode"}],
+        session_id=session_id, exceptions=["BoomError"],
+    )  # fmt: skip
+    for _ in range(rounds):
+        for event in ("go", "next", "stop"):
+            model.trigger(event)  # type: ignore[attr-defined]
+    with suppress(MachineError):  # rejected in idle: recorded, then raised as transitions does
+        model.trigger("next")  # type: ignore[attr-defined]
+    with suppress(BoomError):
+        model.trigger("boom")  # type: ignore[attr-defined]
+    machine.end_session(model)

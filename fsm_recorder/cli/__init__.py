@@ -46,6 +46,7 @@ def _register() -> None:
     from fsm_recorder.cli._codebook import codebook_group
     from fsm_recorder.cli._diagram import diagram_command
     from fsm_recorder.cli._drain import drain_command
+    from fsm_recorder.cli._export import export_command
     from fsm_recorder.cli._keys import keys_group
     from fsm_recorder.cli._read import sessions_command, show_command
     from fsm_recorder.cli._replay import replay_command
@@ -56,6 +57,7 @@ def _register() -> None:
         sessions_command,
         show_command,
         diagram_command,
+        export_command,
         replay_command,
         drain_command,
         archive_group,

@@ -1,10 +1,12 @@
-"""``fsm-recorder diagram``: draw sessions as PlantUML activity, sequence or state diagrams."""
+"""``fsm-recorder diagram``: draw sessions as PlantUML activity, sequence or state diagrams,
+or as Mermaid state and sequence diagrams (`-o x.mmd`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -24,6 +26,8 @@ from fsm_recorder.read._session import Session
 from fsm_recorder.render import (
     Timestamps,
     activity_diagram,
+    mermaid_sequence_diagram,
+    mermaid_state_diagram,
     parse_steps,
     parse_time,
     sequence_diagram,
@@ -32,11 +36,31 @@ from fsm_recorder.render import (
 )
 from fsm_recorder.render._image import format_of
 
+F = TypeVar("F", bound=Callable[..., Any])
 Kind = Literal["activity", "sequence", "state"]
+MERMAID_SUFFIX = ".mmd"
+
+
+def filter_options(func: F) -> F:
+    """`--from`, `--to`, `--level`, `--steps`: what part of the sessions to draw or export."""
+    for option in reversed(
+        [
+            click.option(
+                "--from", "from_", help="Window start: +1.5s/+200ms after the start, or ISO time."
+            ),
+            click.option("--to", help="Window end, same forms as --from."),
+            click.option(
+                "--level", default="all", show_default=True, help="Nesting levels shown: N or all."
+            ),
+            click.option("--steps", help="Step (seq) range A:B, A: or :B."),
+        ]
+    ):
+        func = option(func)
+    return func
 
 
 @dataclass(frozen=True)
-class _Filters:
+class Filters:
     start: int | None
     end: int | None
     level: int | None
@@ -53,10 +77,7 @@ class _Filters:
     help="activity: path over time; sequence: events as messages (several sessions side by "
     "side); state: the machine with the path overlaid.",
 )
-@click.option("--from", "from_", help="Window start: +1.5s/+200ms after the start, or ISO time.")
-@click.option("--to", help="Window end, same forms as --from.")
-@click.option("--level", default="all", show_default=True, help="Nesting levels shown: N or all.")
-@click.option("--steps", help="Step (seq) range A:B, A: or :B.")
+@filter_options
 @click.option(
     "--timestamps",
     type=click.Choice(["absolute", "elapsed"]),
@@ -70,7 +91,8 @@ class _Filters:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="File to write; .puml, .svg or .png (images also keep the .puml next to them).",
+    help="File to write; .puml, .svg or .png (images also keep the .puml next to them), "
+    "or .mmd for Mermaid (state and sequence only).",
 )
 @click.option("--server", help="PlantUML server URL to render with instead of the local jar.")
 @url_option
@@ -91,15 +113,27 @@ def diagram_command(
     codebook_dir: str | None,
 ) -> None:
     """Draw SESSION (ID or producer:number; several for --kind sequence) into a diagram file."""
+    mermaid = output.suffix.lower() == MERMAID_SUFFIX
+    if mermaid and kind == "activity":
+        raise click.UsageError(
+            "Mermaid (.mmd) has no activity diagram: use --kind state or --kind sequence, "
+            "or write .puml/.svg/.png for the activity diagram"
+        )
     with errors():
-        format_of(output)  # a wrong extension fails before any reading
+        if not mermaid:
+            _check_extension(output)  # a wrong extension fails before any reading
         codebooks = store(codebook_dir)
         found = load_sessions(
             url, archive=archive, codebooks=codebooks, on_error=warn, keys=keyring()
         )
         chosen = [find_session(found, key) for key in keys]
-        filters = _filters(chosen, from_, to, level, steps)
-        text = _text(kind, chosen, codebooks, filters, timestamps)
+        filters = filters_of(chosen, from_, to, level, steps)
+        text = _text(kind, chosen, codebooks, filters, timestamps, mermaid=mermaid)
+    if mermaid:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+        return
     try:
         written = write_diagram(text, output, server=server)
     except RenderError as exc:
@@ -110,11 +144,18 @@ def diagram_command(
         click.echo(f"wrote {path}")
 
 
-def _filters(
+def _check_extension(output: Path) -> None:
+    try:
+        format_of(output)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (or {MERMAID_SUFFIX} for Mermaid)") from exc
+
+
+def filters_of(
     sessions: list[Session], from_: str | None, to: str | None, level: str, steps: str | None
-) -> _Filters:
+) -> Filters:
     origin = min((s.started for s in sessions if s.started is not None), default=None)
-    return _Filters(
+    return Filters(
         start=parse_time(from_, origin) if from_ else None,
         end=parse_time(to, origin) if to else None,
         level=_level(level),
@@ -134,15 +175,19 @@ def _text(
     kind: Kind,
     sessions: list[Session],
     codebooks: CodebookStore,
-    filters: _Filters,
+    filters: Filters,
     timestamps: Timestamps | None,
+    *,
+    mermaid: bool,
 ) -> str:
     common = {"start": filters.start, "end": filters.end, "level": filters.level}
     if kind == "sequence":
-        return sequence_diagram(sessions, **common, steps=filters.steps, timestamps=timestamps)
+        draw_sequence = mermaid_sequence_diagram if mermaid else sequence_diagram
+        return draw_sequence(sessions, **common, steps=filters.steps, timestamps=timestamps)
     if len(sessions) != 1:
         raise ConfigError(f"--kind {kind} draws one session; --kind sequence draws several")
     [session] = sessions
     if kind == "activity":
         return activity_diagram(session, **common, steps=filters.steps, timestamps=timestamps)
-    return state_diagram(session, codebooks.load(session.codebook), **common, steps=filters.steps)
+    draw_state = mermaid_state_diagram if mermaid else state_diagram
+    return draw_state(session, codebooks.load(session.codebook), **common, steps=filters.steps)

@@ -62,12 +62,17 @@ def document(title: str, body: Iterable[str], *, extra: Iterable[str] = ()) -> s
 
 
 def stamp(ts: int, origin: int, mode: Timestamps | None) -> str:
-    """The time of a step as shown on a label: offset from `origin`, wall clock, or nothing."""
+    """The time of a step as shown on a label (escaped): see `moment`."""
+    return text(moment(ts, origin, mode))
+
+
+def moment(ts: int, origin: int, mode: Timestamps | None) -> str:
+    """The time of a step as a label shows it: offset from `origin`, wall clock, or nothing."""
     if mode is None:
         return ""
     if mode == "elapsed":
-        return text(elapsed(ts - origin))
-    return text(clock(ts))
+        return elapsed(ts - origin)
+    return clock(ts)
 
 
 def elapsed(ns: int) -> str:

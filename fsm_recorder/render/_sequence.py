@@ -8,6 +8,7 @@ blocks fold into `loop N times` groups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fsm_recorder.read._session import Session
 from fsm_recorder.render import _plantuml as puml
@@ -41,6 +42,33 @@ def sequence_diagram(
             since the first shown step (`"elapsed"`).
         fold_repeats: Fold a block repeated this many times in a row into a loop; None never.
     """
+    view = sequence_view(
+        sessions, start=start, end=end, level=level, steps=steps, fold_repeats=fold_repeats
+    )
+    body = [*_participants(view.sessions), *_draw(view.nodes, view.origin, timestamps)]
+    return puml.document(view.title, body, extra=["hide footbox"])
+
+
+@dataclass(frozen=True)
+class SequenceView:
+    """What a sequence diagram shows, whatever its language: sessions and their folded moves."""
+
+    title: str
+    sessions: list[Session]
+    nodes: Sequence[Node[Move]]
+    origin: int
+
+
+def sequence_view(
+    sessions: Session | Sequence[Session],
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    level: int | None = None,
+    steps: tuple[int | None, int | None] | None = None,
+    fold_repeats: int | None = MIN_REPEATS,
+) -> SequenceView:
+    """The narrowed sessions' moves, interleaved by time and folded into loops."""
     group = [sessions] if isinstance(sessions, Session) else list(sessions)
     shown = [narrow(s, start=start, end=end, level=level, steps=steps) for s in group]
     merged = sorted(
@@ -51,23 +79,22 @@ def sequence_diagram(
     if fold_repeats is not None:
         nodes = fold(merged, Move.key, min_repeats=fold_repeats)
     origin = merged[0].ts if merged else 0
-    body = [*_participants(shown), *_draw(nodes, origin, timestamps)]
-    return puml.document(_title(shown), body, extra=["hide footbox"])
+    return SequenceView(_title(shown), shown, nodes, origin)
 
 
 def _title(sessions: list[Session]) -> str:
-    names = ", ".join(_name(s) for s in sessions)
+    names = ", ".join(participant(s) for s in sessions)
     first = min((s.started for s in sessions if s.started is not None), default=None)
     return f"{names}, started {puml.date(first)}" if first is not None else names
 
 
-def _name(session: Session) -> str:
+def participant(session: Session) -> str:
     return f"{session.machine} {session.id}"
 
 
 def _participants(sessions: list[Session]) -> list[str]:
     lines = [f'actor "{CALLER}" as caller']
-    lines += [f'participant "{text(_name(s))}" as s{i}' for i, s in enumerate(sessions)]
+    lines += [f'participant "{text(participant(s))}" as s{i}' for i, s in enumerate(sessions)]
     return lines
 
 
@@ -85,11 +112,16 @@ def _draw(nodes: Sequence[Node[Move]], origin: int, timestamps: Timestamps | Non
     return out
 
 
-def _label(move: Move, origin: int, timestamps: Timestamps | None) -> str:
+def call(move: Move) -> str:
+    """How a message shows the event and its arguments (unescaped): `pay(amount=20)`."""
     args = ", ".join(f"{name}={value}" for name, value in move.args)
-    call = text(f"{move.event}({args})" if args else move.event)
+    return f"{move.event}({args})" if args else move.event
+
+
+def _label(move: Move, origin: int, timestamps: Timestamps | None) -> str:
+    call_text = text(call(move))
     when = puml.stamp(move.ts, origin, timestamps)
-    return f"[{when}] {call}" if when else call
+    return f"[{when}] {call_text}" if when else call_text
 
 
 def _move(move: Move, label: str) -> list[str]:

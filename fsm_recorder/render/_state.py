@@ -26,7 +26,7 @@ Edge = tuple[str, str, str]  # source, event, dest ("" = internal)
 
 
 @dataclass(frozen=True)
-class _Structure:
+class Structure:
     """The codebook's states and transitions, collapsed to the level shown."""
 
     separator: str
@@ -47,7 +47,7 @@ class _Structure:
 
 
 @dataclass(frozen=True)
-class _Usage:
+class Usage:
     """What the session did: visits per state, taken edges, marks per state."""
 
     visits: Counter[str]
@@ -65,21 +65,53 @@ def state_diagram(
     steps: tuple[int | None, int | None] | None = None,
 ) -> str:
     """PlantUML state diagram of `codebook` with `session`'s path on it (filters as in `narrow`)."""
-    shown = narrow(session, start=start, end=end, level=level, steps=steps)
-    structure = _structure(codebook, level)
-    usage = _usage(shown, structure)
-    structure = _with_recorded(structure, usage)
-    counts = _match(structure, usage.taken)
+    view = state_view(session, codebook, start=start, end=end, level=level, steps=steps)
+    structure, usage, counts = view.structure, view.usage, view.counts
     body = [
         *_states(structure, usage, ""),
         *_descriptions(structure, usage, counts),
         *_arrows(structure, usage, counts),
     ]
+    return puml.document(
+        view.title, body, extra=["!pragma layout smetana", "hide empty description"]
+    )
+
+
+@dataclass(frozen=True)
+class StateView:
+    """What a state diagram shows, whatever its language: structure, usage, counts per edge."""
+
+    title: str
+    structure: Structure
+    usage: Usage
+    counts: Counter[Edge]
+
+
+def state_view(
+    session: Session,
+    codebook: Codebook,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    level: int | None = None,
+    steps: tuple[int | None, int | None] | None = None,
+) -> StateView:
+    """The codebook's structure at `level` and what the narrowed session did with it."""
+    shown = narrow(session, start=start, end=end, level=level, steps=steps)
+    structure = _structure(codebook, level)
+    usage = _usage(shown, structure)
+    structure = _with_recorded(structure, usage)
     title = f"{codebook.machine} v{codebook.version}: {shown.id} ({len(shown.steps)} steps)"
-    return puml.document(title, body, extra=["!pragma layout smetana", "hide empty description"])
+    return StateView(title, structure, usage, _match(structure, usage.taken))
 
 
-def _structure(codebook: Codebook, level: int | None) -> _Structure:
+def mark_label(kind: str, event: str, detail: str, n: int) -> str:
+    """The line a state gets for `n` rejections or exceptions (unescaped)."""
+    line = f"⚡ {detail} in {event}" if kind == "exception" else f"✗ {event} ({detail})"
+    return f"{line} {n}{puml.TIMES}"
+
+
+def _structure(codebook: Codebook, level: int | None) -> Structure:
     sep = codebook.separator
     cut: Callable[[str], str] = (
         (lambda name: sep.join(name.split(sep)[:level])) if sep and level else (lambda n: n)
@@ -90,10 +122,10 @@ def _structure(codebook: Codebook, level: int | None) -> _Structure:
         if not (d and cut(s) == cut(d) and s != d)  # moves inside one collapsed state
     ]
     states = _unique(cut(s) for s in codebook.states)
-    return _Structure(sep, states, _unique(kept), cut(codebook.initial))
+    return Structure(sep, states, _unique(kept), cut(codebook.initial))
 
 
-def _with_recorded(structure: _Structure, usage: _Usage) -> _Structure:
+def _with_recorded(structure: Structure, usage: Usage) -> Structure:
     """Add states the session names but the codebook lacks, so every arrow has both ends."""
     named = [*usage.visits, *(s for edge in usage.taken for s in (edge[0], edge[2]) if s)]
     extra = [s for s in _unique(named) if s not in structure.states]
@@ -104,7 +136,7 @@ def _unique(items: Iterable[H]) -> list[H]:
     return list(dict.fromkeys(items))
 
 
-def _usage(session: Session, structure: _Structure) -> _Usage:
+def _usage(session: Session, structure: Structure) -> Usage:
     visits: Counter[str] = Counter(s.state for s in session.of_kind("enter"))
     found = moves(session)
     if found:  # the state it started in counts as visited, with every parent
@@ -119,10 +151,10 @@ def _usage(session: Session, structure: _Structure) -> _Usage:
     for move in found:
         if move.kind in ("rejected", "exception"):
             marks.setdefault(move.state, Counter())[(move.kind, move.event, move.detail)] += 1
-    return _Usage(visits, taken, marks)
+    return Usage(visits, taken, marks)
 
 
-def _match(structure: _Structure, taken: Counter[Edge]) -> Counter[Edge]:
+def _match(structure: Structure, taken: Counter[Edge]) -> Counter[Edge]:
     """Counts per declared edge; a taken edge matches the declared one with the nearest source.
 
     transitions records the leaf the machine was in (`B_2`) as source of a transition declared
@@ -137,11 +169,11 @@ def _match(structure: _Structure, taken: Counter[Edge]) -> Counter[Edge]:
     return counts
 
 
-def _alias(structure: _Structure, state: str) -> str:
+def _alias(structure: Structure, state: str) -> str:
     return f"s{structure.states.index(state)}"
 
 
-def _states(structure: _Structure, usage: _Usage, parent: str) -> list[str]:
+def _states(structure: Structure, usage: Usage, parent: str) -> list[str]:
     out: list[str] = []
     for state in structure.states:
         if structure.parent(state) != parent:
@@ -153,7 +185,7 @@ def _states(structure: _Structure, usage: _Usage, parent: str) -> list[str]:
     return out
 
 
-def _style(state: str, usage: _Usage) -> str:
+def _style(state: str, usage: Usage) -> str:
     kinds = {kind for kind, _, _ in usage.marks.get(state, {})}
     if "exception" in kinds:
         return _inline(puml.EXCEPTION, line=puml.EXCEPTION_LINE, bold=True)
@@ -172,15 +204,14 @@ def _inline(fill: str, *, line: str, bold: bool = False, text: str = "") -> str:
     return ";".join(parts)
 
 
-def _descriptions(structure: _Structure, usage: _Usage, counts: Counter[Edge]) -> list[str]:
+def _descriptions(structure: Structure, usage: Usage, counts: Counter[Edge]) -> list[str]:
     out: list[str] = []
     for state in structure.states:
         alias = _alias(structure, state)
         if usage.visits[state]:
             out.append(f"{alias} : {text(f'visited {usage.visits[state]}{puml.TIMES}')}")
         for (kind, event, detail), n in sorted(usage.marks.get(state, {}).items()):
-            line = f"⚡ {detail} in {event}" if kind == "exception" else f"✗ {event} ({detail})"
-            out.append(f"{alias} : {text(f'{line} {n}{puml.TIMES}')}")
+            out.append(f"{alias} : {text(mark_label(kind, event, detail, n))}")
         for source, event, dest in structure.transitions:
             if source == state and not dest:
                 n = counts[(source, event, dest)]
@@ -188,7 +219,7 @@ def _descriptions(structure: _Structure, usage: _Usage, counts: Counter[Edge]) -
     return out
 
 
-def _arrows(structure: _Structure, usage: _Usage, counts: Counter[Edge]) -> list[str]:
+def _arrows(structure: Structure, usage: Usage, counts: Counter[Edge]) -> list[str]:
     out = [f"[*] --> {_alias(structure, structure.initial)}"] if structure.initial else []
     for edge in structure.transitions:
         if edge[2]:
@@ -199,7 +230,7 @@ def _arrows(structure: _Structure, usage: _Usage, counts: Counter[Edge]) -> list
     return out
 
 
-def _arrow(structure: _Structure, edge: Edge, n: int, *, dashed: bool) -> str:
+def _arrow(structure: Structure, edge: Edge, n: int, *, dashed: bool) -> str:
     source, event, dest = (_alias(structure, edge[0]), edge[1], _alias(structure, edge[2]))
     if not n:
         label = f"<color:{puml.UNVISITED_TEXT}>{text(event)}</color>"
