@@ -43,6 +43,11 @@ BAD_PATHS: dict[str, list[list[str]]] = {
     "codebook import": [[NOT_A_DIR], ["/proc/self/mem"]],
     "codebook list": [["--codebooks", NOT_A_DIR]],
     "keys generate": [["--dir", NOT_A_DIR], ["--dir", UNWRITABLE], ["--dir", "/proc"]],
+    "export": [
+        ["o-1", "-o", f"{UNWRITABLE}.json"],
+        ["o-1", "-o", f"{NOT_A_DIR}/run.json"],
+        ["o-1", "-o", "run.json", "--archive", BAD_ARCHIVE],
+    ],
 }
 MAY_FIND_NOTHING = {
     ("server stop", NOT_A_DIR),
