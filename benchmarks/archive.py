@@ -39,7 +39,8 @@ from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._archived import list_archived
 from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.record._machines import RecordedMachine
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 from fsm_recorder.ship.sinks._memory import MemorySink
 from fsm_recorder.store._writer import ArchiveWriter, Batch, parse
 

@@ -22,7 +22,7 @@ from fsm_recorder.render import (
     sequence_diagram,
     state_diagram,
 )
-from fsm_recorder.ship._recorder import memory_recorder
+from fsm_recorder.ship._default import memory_recorder
 
 TEXT_TARGET_S = 2.0
 FOLD_TARGET_S = 1.0  # linear: O(n * max_period), one comparison per item and period

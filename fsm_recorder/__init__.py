@@ -51,14 +51,10 @@ from fsm_recorder.record._machines import (
 )
 from fsm_recorder.record._retrofit import record
 from fsm_recorder.replay._replay import ReplayReport, replay
+from fsm_recorder.ship._default import get_default_recorder, memory_recorder, set_default_recorder
 from fsm_recorder.ship._lifecycle import close_all
-from fsm_recorder.ship._recorder import (
-    Recorder,
-    RecorderStats,
-    get_default_recorder,
-    memory_recorder,
-    set_default_recorder,
-)
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.ship._tally import RecorderStats
 from fsm_recorder.ship.sinks import MemorySink, RedisSink, Sink
 
 __all__ = [

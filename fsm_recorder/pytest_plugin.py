@@ -20,7 +20,9 @@ from fsm_recorder.exceptions import FsmRecorderError
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._decoder import decode_sessions
 from fsm_recorder.read._session import Session
-from fsm_recorder.ship._recorder import Recorder, RecorderStats, set_default_recorder
+from fsm_recorder.ship._default import set_default_recorder
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.ship._tally import RecorderStats
 from fsm_recorder.ship.sinks._memory import MemorySink
 
 # Before anything imports the helpers, so that their plain asserts explain themselves.

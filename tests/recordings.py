@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import Any
 
 import redis
 from transitions import MachineError
 
 from fsm_recorder import config
 from fsm_recorder.format import _wire as wire
+from fsm_recorder.read._decoder import decode_sessions
+from fsm_recorder.read._session import Session
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.ship._recorder import Recorder
 
@@ -138,3 +141,124 @@ def nested_worker(recorder: Recorder, session_id: str = "w-1", rounds: int = 2) 
     with suppress(BoomError):
         model.trigger("boom")  # type: ignore[attr-defined]
     machine.end_session(model)
+
+
+class BrokenKey:
+    """A public key whose sealing fails, as a broken crypto backend would."""
+
+    def seal(self, frame: bytes) -> bytes:
+        raise ValueError("backend exploded")
+
+
+def sessions_of(rec: Recorder) -> list[Session]:
+    """Every session a recorder into a `MemorySink` holds, decoded."""
+    rec.flush()
+    return decode_sessions(rec.sink.frames, rec.codebooks)  # type: ignore[attr-defined]
+
+
+def only_session(rec: Recorder) -> Session:
+    """The one session a recorder into a `MemorySink` holds."""
+    [session] = sessions_of(rec)
+    return session
+
+
+def step_rows(session: Session) -> list[tuple[str, ...]]:
+    """Steps as (kind, event, where, detail): where is source>dest for transitions, else state."""
+    return [
+        (s.kind, s.event, f"{s.source}>{s.dest}" if s.kind == "transition" else s.state, s.detail)
+        for s in session.steps
+    ]
+
+
+# A flat job and a nested pipeline (with a parallel state) that several modules record.
+JOB = {
+    "states": ["idle", "busy", "done"],
+    "transitions": [
+        ["start", "idle", "busy"],
+        ["finish", "busy", "done"],
+        ["poke", "busy", None],
+        ["again", "busy", "="],
+        {"trigger": "guarded", "source": "idle", "dest": "done", "conditions": "allowed"},
+    ],
+    "initial": "idle",
+}
+PIPE_STATES: list[Any] = [
+    "idle",
+    {
+        "name": "work",
+        "initial": "fetch",
+        "children": [
+            "fetch",
+            {
+                "name": "proc",
+                "initial": "parse",
+                "children": ["parse", "check"],
+                "transitions": [["next", "parse", "check"], ["next", "check", "parse"]],
+            },
+            "store",
+        ],
+        "transitions": [
+            ["step", "fetch", "proc"],
+            ["step", "proc", "store"],
+            ["retry", "store", "fetch"],
+        ],
+    },
+    {
+        "name": "par",
+        "parallel": [
+            {
+                "name": "left",
+                "initial": "l1",
+                "children": ["l1", "l2"],
+                "transitions": [["tick", "l1", "l2"], ["tick", "l2", "l1"]],
+            },
+            {
+                "name": "right",
+                "initial": "r1",
+                "children": ["r1", "r2"],
+                "transitions": [["tock", "r1", "r2"]],
+            },
+        ],
+    },
+    "done",
+]
+PIPE_TRANSITIONS: list[Any] = [
+    ["start", "idle", "work"],
+    ["finish", "work", "done"],
+    ["split", "idle", "par"],
+    ["join", "par", "idle"],
+    ["reset", "*", "idle"],
+    ["noop", "work", None],
+    ["again", "done", "="],
+    {"trigger": "guarded", "source": "idle", "dest": "done", "conditions": "allowed"},
+]
+PIPE_EVENTS = [
+    "start",
+    "finish",
+    "split",
+    "join",
+    "reset",
+    "noop",
+    "again",
+    "guarded",
+    "step",
+    "retry",
+    "next",
+    "tick",
+    "tock",
+]
+
+
+class JobModel:
+    """A model with a condition driven by the trigger's keyword argument."""
+
+    def allowed(self, ok: bool = False, **_: object) -> bool:
+        return ok
+
+
+class CardDeclinedError(Exception):
+    """An application exception raised in a callback."""
+
+
+def raise_declined(*_: object, **__: object) -> None:
+    raise CardDeclinedError("no")

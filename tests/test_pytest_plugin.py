@@ -8,7 +8,7 @@ import pytest
 
 from fsm_recorder.pytest_plugin import FlightRecorder
 from fsm_recorder.record._machines import RecordedMachine
-from fsm_recorder.ship._recorder import get_default_recorder, memory_recorder, set_default_recorder
+from fsm_recorder.ship._default import get_default_recorder, memory_recorder, set_default_recorder
 
 pytest_plugins = ["pytester"]
 
@@ -127,7 +127,7 @@ def test_fixture_installs_and_restores_the_default(pytester: pytest.Pytester) ->
     try:
         pytester.makepyfile(
             """
-            from fsm_recorder.ship._recorder import get_default_recorder
+            from fsm_recorder.ship._default import get_default_recorder
 
             def test_default(flight_recorder):
                 assert get_default_recorder() is flight_recorder.recorder

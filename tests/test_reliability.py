@@ -36,7 +36,8 @@ from fsm_recorder.read._archived import add_archived
 from fsm_recorder.read._decoder import SessionDecoder
 from fsm_recorder.read._load import load_sessions, read_frames
 from fsm_recorder.record._machines import RecordedMachine
-from fsm_recorder.ship._recorder import Recorder, RecorderStats
+from fsm_recorder.ship._recorder import Recorder
+from fsm_recorder.ship._tally import RecorderStats
 from fsm_recorder.ship.sinks._memory import MemorySink
 from fsm_recorder.ship.sinks._spill import ENTRY
 from fsm_recorder.store._drain import Drainer, DrainSettings

@@ -20,7 +20,7 @@ from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.record._machines import RecordingMachineMixin
 from fsm_recorder.record._specs import load_object, machine_and_model
-from fsm_recorder.ship._recorder import memory_recorder, set_default_recorder
+from fsm_recorder.ship._default import memory_recorder, set_default_recorder
 
 
 @click.group("codebook")

@@ -8,10 +8,12 @@ against these classes in tests/transitions_suite). `_machines` puts them togethe
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from transitions import Event, State, Transition
+from transitions import Event, Machine, State, Transition
+from transitions.core import EventData
 from transitions.extensions.asyncio import (
     AsyncEvent,
     AsyncState,
@@ -22,6 +24,7 @@ from transitions.extensions.asyncio import (
 from transitions.extensions.nesting import NestedState, NestedTransition
 
 from fsm_recorder.format._wire import Kind, Reason
+from fsm_recorder.record._context import CONTEXT, TAP, TapHooks, TriggerContext
 
 # Hooks run for every record: they look the tap up inline and pass plain ints (docs/benchmarks.md).
 _ENTER = int(Kind.ENTER)
@@ -40,56 +43,86 @@ def _bind_next(cls: type, mixin: type, *names: str) -> None:
         setattr(cls, f"_next_{name}", getattr(super(mixin, cls), name))
 
 
-def _reason(event: Any, state: Any) -> Reason:
-    name = getattr(state, "name", None)
-    return Reason.CONDITIONS if name in event.transitions else Reason.NO_TRANSITION
+def tap_of(machine: object) -> TapHooks | None:
+    """The tap recording `machine`, if any."""
+    tap: TapHooks | None = getattr(machine, TAP, None)
+    return tap
+
+
+# -- the event's outcome: one mechanism for events and hierarchical machines, sync and async ------
+class Rejecting(Protocol):
+    """Who processed the event, and can tell why it was rejected."""
+
+    def rejection(self, event_data: EventData, name: str) -> Reason:
+        """Why event `name` took no transition: failed conditions, or no transition at all."""
+
+
+def failed(tap: TapHooks, context: TriggerContext, error: BaseException) -> None:
+    """The trigger raised out of transitions: record the exception (it propagates unchanged)."""
+    tap.outcome(context, False, error, Reason.NO_TRANSITION)
+
+
+def settle(
+    tap: TapHooks,
+    context: TriggerContext,
+    event_data: EventData,
+    result: bool,
+    by: Rejecting,
+    name: str,
+) -> None:
+    """The trigger returned: record a rejection or a caught exception; a success in batched
+    mode needs no record and no commit."""
+    if result and event_data.error is None and not tap.sync:
+        return
+    reason = Reason.NO_TRANSITION if result else by.rejection(event_data, name)
+    tap.outcome(context, result, event_data.error, reason)
 
 
 # -- states ----------------------------------------------------------------------------------------
 class RecordingStateMixin:
     """Records entry and exit of a state (at whatever nesting level it sits)."""
 
-    _next_enter: Callable[[Any], None]
-    _next_exit: Callable[[Any], None]
+    _next_enter: Callable[[EventData], None]
+    _next_exit: Callable[[EventData], None]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _bind_next(cls, RecordingStateMixin, "enter", "exit")
 
-    def enter(self, event_data: Any) -> None:
+    def enter(self, event_data: EventData) -> None:
         try:
-            context = event_data._fsmr  # set by the flat event hook: the cheap path
-        except AttributeError:
-            tap = getattr(event_data.machine, "_fsmr", None)
+            context: TriggerContext = event_data.__dict__[CONTEXT]  # the cheap path
+        except KeyError:
+            tap = tap_of(event_data.machine)
             if tap is not None:
                 tap.step(_ENTER, event_data.event, self, event_data.model)
         else:
-            context[3](_ENTER, self, context)
+            context.step(_ENTER, self, context)
         self._next_enter(event_data)
 
-    def exit(self, event_data: Any) -> None:
+    def exit(self, event_data: EventData) -> None:
         try:
-            context = event_data._fsmr
-        except AttributeError:
-            tap = getattr(event_data.machine, "_fsmr", None)
+            context: TriggerContext = event_data.__dict__[CONTEXT]
+        except KeyError:
+            tap = tap_of(event_data.machine)
             if tap is not None:
                 tap.step(_EXIT, event_data.event, self, event_data.model)
         else:
-            context[3](_EXIT, self, context)
+            context.step(_EXIT, self, context)
         self._next_exit(event_data)
 
 
 class AsyncRecordingStateMixin:
     """`RecordingStateMixin` for asyncio states."""
 
-    async def enter(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
+    async def enter(self, event_data: EventData) -> None:
+        tap = tap_of(event_data.machine)
         if tap is not None:
             tap.step(_ENTER, event_data.event, self, event_data.model)
         await super().enter(event_data)  # type: ignore[misc]
 
-    async def exit(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
+    async def exit(self, event_data: EventData) -> None:
+        tap = tap_of(event_data.machine)
         if tap is not None:
             tap.step(_EXIT, event_data.event, self, event_data.model)
         await super().exit(event_data)  # type: ignore[misc]
@@ -99,106 +132,108 @@ class AsyncRecordingStateMixin:
 class RecordingTransitionMixin:
     """Records a transition before its state change, or after an internal one succeeded."""
 
-    source: Any
-    dest: Any
-    _next_execute: Callable[[Any], bool]
-    _next__change_state: Callable[[Any], None]
+    source: str
+    dest: str | None
+    _next_execute: Callable[[EventData], bool]
+    _next__change_state: Callable[[EventData], None]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _bind_next(cls, RecordingTransitionMixin, "execute", "_change_state")
 
-    def execute(self, event_data: Any) -> bool:
+    def execute(self, event_data: EventData) -> bool:
         result: bool = self._next_execute(event_data)
         if result and not self.dest:
-            tap = getattr(event_data.machine, "_fsmr", None)
+            tap = tap_of(event_data.machine)
             if tap is not None:
                 tap.transition(event_data.event.name, event_data.model, None)
         return result
 
-    def _change_state(self, event_data: Any) -> None:
+    def _change_state(self, event_data: EventData) -> None:
         try:
-            context = event_data._fsmr
-        except AttributeError:
-            tap = getattr(event_data.machine, "_fsmr", None)
+            context: TriggerContext = event_data.__dict__[CONTEXT]
+        except KeyError:
+            tap = tap_of(event_data.machine)
             if tap is not None:
                 tap.transition(event_data.event.name, event_data.model, self.dest)
         else:
-            context[4](self.source, self.dest, context)
+            context.transition(self.source, self.dest, context)
         self._next__change_state(event_data)
 
 
 class AsyncRecordingTransitionMixin:
     """`RecordingTransitionMixin` for asyncio transitions."""
 
-    dest: Any
+    dest: str | None
 
-    async def execute(self, event_data: Any) -> bool:
+    async def execute(self, event_data: EventData) -> bool:
         result: bool = await super().execute(event_data)  # type: ignore[misc]
         if result and not self.dest:
-            tap = getattr(event_data.machine, "_fsmr", None)
+            tap = tap_of(event_data.machine)
             if tap is not None:
                 tap.transition(event_data.event.name, event_data.model, None)
         return result
 
-    async def _change_state(self, event_data: Any) -> None:
-        tap = getattr(event_data.machine, "_fsmr", None)
+    async def _change_state(self, event_data: EventData) -> None:
+        tap = tap_of(event_data.machine)
         if tap is not None:
             tap.transition(event_data.event.name, event_data.model, self.dest)
         await super()._change_state(event_data)  # type: ignore[misc]
 
 
 # -- events ----------------------------------------------------------------------------------------
-class RecordingEventMixin:
-    """Records an event when it is processed (not when queued), then its outcome."""
+class _EventRejection:
+    """A flat event was rejected: was there a transition from the state (conditions failed)?"""
 
     name: str
-    machine: Any
-    _next__trigger: Callable[[Any], bool]
+    transitions: defaultdict[str, list[Transition]]
+
+    def rejection(self, event_data: EventData, name: str) -> Reason:
+        """`Reason.CONDITIONS` if the event has transitions from the state, else none matched."""
+        source = getattr(event_data.state, "name", None)
+        return Reason.CONDITIONS if source in self.transitions else Reason.NO_TRANSITION
+
+
+class RecordingEventMixin(_EventRejection):
+    """Records an event when it is processed (not when queued), then its outcome."""
+
+    machine: Machine
+    _next__trigger: Callable[[EventData], bool]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _bind_next(cls, RecordingEventMixin, "_trigger")
 
-    def _trigger(self, event_data: Any) -> bool:
-        tap = getattr(self.machine, "_fsmr", None)
+    def _trigger(self, event_data: EventData) -> bool:
+        tap: TapHooks | None = getattr(self.machine, TAP, None)  # inline: once per trigger
         if tap is None:
             return self._next__trigger(event_data)
-        context = tap.event(self.name, event_data.model, event_data.kwargs)
-        code, session = context[0], context[1]
-        event_data._fsmr = context
+        context = tap.event(self.name, event_data.model, event_data.kwargs, event_data.__dict__)
         try:
-            result: bool = self._next__trigger(event_data)
+            result = self._next__trigger(event_data)
         except BaseException as err:
-            tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
+            failed(tap, context, err)
             raise
-        if result and event_data.error is None and not tap.sync:
-            return result  # success in batched mode: no outcome record, nothing to commit
-        reason = Reason.NO_TRANSITION if result else _reason(self, event_data.state)
-        tap.outcome(code, session, event_data.model, result, event_data.error, reason)
+        settle(tap, context, event_data, result, self, self.name)
         return result
 
 
-class AsyncRecordingEventMixin:
+class AsyncRecordingEventMixin(_EventRejection):
     """`RecordingEventMixin` for asyncio events."""
 
-    name: str
-    machine: Any
+    machine: Machine
 
-    async def _trigger(self, event_data: Any) -> bool:
-        tap = getattr(self.machine, "_fsmr", None)
+    async def _trigger(self, event_data: EventData) -> bool:
+        tap = tap_of(self.machine)
         if tap is None:
             return await super()._trigger(event_data)  # type: ignore[misc, no-any-return]
-        code, session, *_ = tap.event(self.name, event_data.model, event_data.kwargs)
+        context = tap.event(self.name, event_data.model, event_data.kwargs, event_data.__dict__)
         try:
             result: bool = await super()._trigger(event_data)  # type: ignore[misc]
         except BaseException as err:
-            tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
+            failed(tap, context, err)
             raise
-        if result and event_data.error is None and not tap.sync:
-            return result  # success in batched mode: no outcome record, nothing to commit
-        reason = Reason.NO_TRANSITION if result else _reason(self, event_data.state)
-        tap.outcome(code, session, event_data.model, result, event_data.error, reason)
+        settle(tap, context, event_data, result, self, self.name)
         return result
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from transitions import Machine
-from transitions.core import listify
+from transitions.core import EventData, listify
 from transitions.extensions.asyncio import (
     AsyncMachine,
     HierarchicalAsyncMachine,
@@ -25,6 +25,7 @@ from transitions.extensions.nesting import (
 
 from fsm_recorder.exceptions import ConfigError
 from fsm_recorder.format._wire import Reason
+from fsm_recorder.record._context import TAP, TapHooks
 from fsm_recorder.record._hooks import (
     RecordedAsyncEvent,
     RecordedAsyncState,
@@ -36,16 +37,19 @@ from fsm_recorder.record._hooks import (
     RecordedNestedTransition,
     RecordedState,
     RecordedTransition,
+    failed,
+    settle,
 )
 from fsm_recorder.record._tap import Tap, changing
-from fsm_recorder.ship._recorder import Recorder, get_default_recorder
+from fsm_recorder.ship._default import get_default_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 
 # -- machines --------------------------------------------------------------------------------------
 class RecordingMachineMixin:
     """Attaches a `Tap` after transitions built the machine, and keeps its sessions per model."""
 
-    _fsmr: Tap | None
+    _fsmr_tap: Tap | None
 
     def __init__(
         self,
@@ -56,7 +60,7 @@ class RecordingMachineMixin:
         exceptions: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
-        self._fsmr = None
+        self._fsmr_tap = None
         super().__init__(*args, **kwargs)
         attach(
             self,  # type: ignore[arg-type]
@@ -69,14 +73,14 @@ class RecordingMachineMixin:
 
     def add_model(self, model: Any, initial: Any = None) -> None:
         super().add_model(model, initial=initial)  # type: ignore[misc]
-        tap = self._fsmr
+        tap = self._fsmr_tap
         if tap is not None:
             for mod in self._models_of(model):
                 if id(mod) not in tap.sessions:
                     tap.open(mod)
 
     def remove_model(self, model: Any) -> None:
-        tap = self._fsmr
+        tap = self._fsmr_tap
         if tap is not None:
             for mod in self._models_of(model):
                 tap.close(mod)
@@ -85,11 +89,11 @@ class RecordingMachineMixin:
     # transitions' add_states calls add_transition once per existing state (auto transitions):
     # the codebook evolves once, after the outermost call, not N times per added state.
     def add_states(self, *args: Any, **kwargs: Any) -> None:
-        with changing(self._fsmr):
+        with changing(self._fsmr_tap):
             super().add_states(*args, **kwargs)  # type: ignore[misc]
 
     def add_transition(self, *args: Any, **kwargs: Any) -> None:
-        with changing(self._fsmr):
+        with changing(self._fsmr_tap):
             super().add_transition(*args, **kwargs)  # type: ignore[misc]
 
     def _models_of(self, model: Any) -> list[Any]:
@@ -116,7 +120,7 @@ class RecordingMachineMixin:
 
     def detach(self) -> None:
         """Stop recording this machine (replay drives machines without recording them)."""
-        self._fsmr = None
+        self._fsmr_tap = None
 
     @property
     def codebook(self) -> Any:
@@ -128,8 +132,8 @@ class RecordingMachineMixin:
         # machines pickle, so ours drop the tap and keep what `attach` needs to record again.
         parent = getattr(super(), "__getstate__", None)
         state = dict(parent() if parent is not None else self.__dict__)
-        tap = state.pop("_fsmr", None)
-        state["_fsmr"] = None
+        tap = state.pop(TAP, None)
+        state[TAP] = None
         state["_fsmr_settings"] = tap.settings() if tap is not None else None
         return state
 
@@ -146,48 +150,47 @@ class RecordingMachineMixin:
             attach(self, **settings)  # type: ignore[arg-type]
 
     def _require_tap(self) -> Tap:
-        if self._fsmr is None:
+        if self._fsmr_tap is None:
             raise RuntimeError("this machine is not recorded yet (still being constructed)")
-        return self._fsmr
+        return self._fsmr_tap
 
 
 class NestedRecordingMachineMixin(RecordingMachineMixin):
     """Hierarchical machines process events in the machine, not in the event: record there."""
 
-    def _trigger_event(self, event_data: Any, trigger: str) -> Any:
-        tap = self._fsmr
+    def _trigger_event(self, event_data: EventData, trigger: str) -> bool:
+        tap = self._fsmr_tap
         if tap is None:
-            return super()._trigger_event(event_data, trigger)  # type: ignore[misc]
-        context = tap.event(trigger, event_data.model, event_data.kwargs)
-        code, session = context[0], context[1]
-        event_data._fsmr = context
+            return super()._trigger_event(event_data, trigger)  # type: ignore[misc, no-any-return]
+        context = tap.event(trigger, event_data.model, event_data.kwargs, event_data.__dict__)
         try:
-            result = super()._trigger_event(event_data, trigger)  # type: ignore[misc]
+            result: bool = super()._trigger_event(event_data, trigger)  # type: ignore[misc]
         except BaseException as err:
-            tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
+            failed(tap, context, err)
             raise
-        if result and event_data.error is None and not tap.sync:
-            return result  # success in batched mode: no outcome record, nothing to commit
-        reason = Reason.NO_TRANSITION if result else _nested_reason(self, event_data, trigger)
-        tap.outcome(code, session, event_data.model, result, event_data.error, reason)
+        settle(tap, context, event_data, result, self, trigger)
         return result
+
+    def rejection(self, event_data: EventData, name: str) -> Reason:
+        """A failed nested event: was there a transition whose conditions failed, or none?"""
+        return _nested_rejection(self, event_data, name)
 
     def to_state(self, model: Any, state_name: str, *args: Any, **kwargs: Any) -> None:
         """`model.to(state)` runs a transition without an event: record it as the event "to"."""
-        tap = self._fsmr
+        tap = self._fsmr_tap
         if tap is None:
             return super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc, no-any-return]
-        code, session, *_ = tap.event("to", model, kwargs)
+        context = tap.event("to", model, kwargs, {})  # no EventData: its steps find the tap
         try:
             super().to_state(model, state_name, *args, **kwargs)  # type: ignore[misc]
         except BaseException as err:
-            tap.outcome(code, session, model, False, err, Reason.NO_TRANSITION)
+            failed(tap, context, err)
             raise
-        tap.outcome(code, session, model, True, None, Reason.NO_TRANSITION)
+        tap.outcome(context, True, None, Reason.NO_TRANSITION)
         return None
 
 
-def _nested_reason(machine: Any, event_data: Any, trigger: str) -> Reason:
+def _nested_rejection(machine: Any, event_data: EventData, trigger: str) -> Reason:
     """A failed nested event: was there a transition whose conditions failed, or none at all?"""
     states = listify(getattr(event_data.model, machine.model_attribute))
     return Reason.CONDITIONS if trigger in machine.get_triggers(*states) else Reason.NO_TRANSITION
@@ -196,21 +199,22 @@ def _nested_reason(machine: Any, event_data: Any, trigger: str) -> Reason:
 class AsyncNestedRecordingMachineMixin(RecordingMachineMixin):
     """`NestedRecordingMachineMixin` for asyncio hierarchical machines."""
 
-    async def _trigger_event(self, event_data: Any, trigger: str) -> Any:
-        tap = self._fsmr
+    async def _trigger_event(self, event_data: EventData, trigger: str) -> bool:
+        tap = self._fsmr_tap
         if tap is None:
-            return await super()._trigger_event(event_data, trigger)  # type: ignore[misc]
-        code, session, *_ = tap.event(trigger, event_data.model, event_data.kwargs)
+            return await super()._trigger_event(event_data, trigger)  # type: ignore[misc, no-any-return]
+        context = tap.event(trigger, event_data.model, event_data.kwargs, event_data.__dict__)
         try:
-            result = await super()._trigger_event(event_data, trigger)  # type: ignore[misc]
+            result: bool = await super()._trigger_event(event_data, trigger)  # type: ignore[misc]
         except BaseException as err:
-            tap.outcome(code, session, event_data.model, False, err, Reason.NO_TRANSITION)
+            failed(tap, context, err)
             raise
-        if result and event_data.error is None and not tap.sync:
-            return result  # success in batched mode: no outcome record, nothing to commit
-        reason = Reason.NO_TRANSITION if result else _nested_reason(self, event_data, trigger)
-        tap.outcome(code, session, event_data.model, result, event_data.error, reason)
+        settle(tap, context, event_data, result, self, trigger)
         return result
+
+    def rejection(self, event_data: EventData, name: str) -> Reason:
+        """A failed nested event: was there a transition whose conditions failed, or none?"""
+        return _nested_rejection(self, event_data, name)
 
 
 class RecordedMachine(RecordingMachineMixin, Machine):
@@ -273,7 +277,8 @@ def attach(
         record_args=record_args,
         exceptions=exceptions,
     )
-    machine._fsmr = tap  # type: ignore[attr-defined]
+    hooks: TapHooks = tap  # what the hooks find under TAP: mypy checks that a Tap is one
+    setattr(machine, TAP, hooks)
     for model in machine.models:
         tap.open(model)
     return tap

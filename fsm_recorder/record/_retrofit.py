@@ -20,6 +20,7 @@ from transitions.extensions.asyncio import (
 from transitions.extensions.nesting import HierarchicalMachine, NestedEvent
 
 from fsm_recorder.exceptions import ConfigError
+from fsm_recorder.record._context import TAP
 from fsm_recorder.record._hooks import (
     AsyncRecordingEventMixin,
     AsyncRecordingStateMixin,
@@ -107,7 +108,7 @@ def record(
     Raises:
         ConfigError: the machine records already.
     """
-    if getattr(machine, "_fsmr", None) is not None:
+    if getattr(machine, TAP, None) is not None:
         raise ConfigError("this machine records already: record() attaches recording only once")
     name = default_name(machine, name)
     for state in all_states(machine):

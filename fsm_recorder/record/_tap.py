@@ -8,13 +8,10 @@ path that evolves the codebook, so codes of known names never change while a mac
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
-import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from enum import Enum
 from typing import Any
 
 from transitions import Machine
@@ -22,89 +19,14 @@ from transitions.extensions.nesting import HierarchicalMachine
 
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.record._context import CONTEXT, StepIn, TransitionIn, TriggerContext
+from fsm_recorder.record._introspect import describe, exception_name, state_name
 from fsm_recorder.ship._recorder import Recorder
 
 Kind = wire.Kind
 _EVENT = int(Kind.EVENT)
 _TRANSITION = int(Kind.TRANSITION)
-# What a trigger's event record hands the trigger's other records (via EventData._fsmr): event
-# code, session, model's state code, the hooks that record inside the trigger, and the model.
-StepIn = Callable[[int, object, "Context"], None]
-TransitionIn = Callable[[object, object, "Context"], None]
-Context = tuple[int, int, int, StepIn, TransitionIn, object]
 _ARG_TYPES = (str, int, float, bool, type(None))
-_DEST = operator.attrgetter("dest")
-
-
-def _state_name(value: object) -> str:
-    return value.name if isinstance(value, Enum) else str(value)
-
-
-def exception_name(error: BaseException) -> str:
-    """Built-ins by bare name, everything else qualified by its module."""
-    cls = type(error)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    if cls.__name__ == "MachineError" and cls.__module__.startswith("transitions"):
-        return "MachineError"
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def describe(machine: Machine) -> dict[str, Any]:
-    """States, events, static transitions, initial state and separator of a machine definition."""
-    auto = bool(getattr(machine, "auto_transitions", False))
-    if isinstance(machine, HierarchicalMachine):
-        separator = machine.state_cls.separator
-        states = list(machine.get_nested_state_names())
-        events = [*machine.get_nested_triggers(), "to"]
-        transitions = _nested_transitions(machine, [], separator, auto)
-    else:
-        separator = ""
-        states = [_state_name(s) for s in machine.states]
-        events = list(machine.events)
-        transitions = _scope_transitions(machine, [], "", auto)
-    initial = machine.initial if isinstance(machine.initial, str) else ""
-    return {
-        "states": states,
-        "events": events,
-        "transitions": transitions,
-        "initial": initial or "",
-        "separator": separator,
-    }
-
-
-def _scope_transitions(
-    machine: Machine, scope: list[str], separator: str, auto: bool
-) -> list[tuple[str, str, str]]:
-    """The scope's transitions but the auto ones (`to_<dest>`, one per state and source)."""
-    found = []
-    for event in machine.events.values():
-        auto_dest = event.name[3:] if auto and event.name.startswith("to_") else None
-        # N auto events of N sources each: check the common all-auto case at C speed, so that
-        # adding a state costs what it costs transitions, not N^2 Python steps.
-        if auto_dest is not None and not scope and _dests(event) == {auto_dest}:
-            continue
-        for source, transitions in event.transitions.items():
-            for transition in transitions:
-                dest = transition.dest
-                full_dest = separator.join([*scope, _state_name(dest)]) if dest else ""
-                if full_dest != auto_dest:
-                    found.append((separator.join([*scope, source]), event.name, full_dest))
-    return found
-
-
-def _dests(event: Any) -> set[object]:
-    return set(map(_DEST, itertools.chain.from_iterable(event.transitions.values())))
-
-
-def _nested_transitions(
-    machine: HierarchicalMachine, scope: list[str], separator: str, auto: bool
-) -> list[tuple[str, str, str]]:
-    found = _scope_transitions(machine, scope, separator, auto)
-    for name in list(machine.states):
-        with machine(name):
-            found.extend(_nested_transitions(machine, [*scope, name], separator, auto))
-    return found
 
 
 @contextlib.contextmanager
@@ -123,16 +45,11 @@ def changing(tap: Tap | None) -> Iterator[None]:
 
 
 class Tap:
-    """Per-machine recording state. Everything here runs on the caller's thread.
+    """Per-machine recording state (`_context.TapHooks`). Everything here runs on the caller's
+    thread; the hooks call the closures `event`, `transition` and `step`, bound by
+    `_bind_hot_path` over the current code tables."""
 
-    The hooks call three closures bound by `_bind_hot_path`:
-
-    - ``event(name, model, kwargs) -> (event code, session)``: an event is being processed.
-    - ``transition(event name, model, dest)``: a transition to `dest` (falsy: internal) is taken.
-    - ``step(kind, event, state, model)``: a state is exited or entered (`Kind.EXIT`/`ENTER`).
-    """
-
-    event: Callable[[str, object, Mapping[str, object]], Context]
+    event: Callable[[str, object, Mapping[str, object], dict[str, object]], TriggerContext]
     transition: Callable[[str, object, object], None]
     step: Callable[[int, object, object, object], None]
 
@@ -192,7 +109,7 @@ class Tap:
         code = self.state_codes.get(value)
         if code is not None:
             return code
-        name = value if isinstance(value, str) else _state_name(getattr(value, "name", value))
+        name = value if isinstance(value, str) else state_name(getattr(value, "name", value))
         if name not in self.state_codes:
             self.refresh()
         code = self.state_codes.get(name, 0)
@@ -217,7 +134,7 @@ class Tap:
 
     def full_name(self, name: object) -> str:
         """A transition's source/dest as a full path (nested scopes are relative)."""
-        local = _state_name(name)
+        local = state_name(name)
         if not self.nested:
             return local
         scope = self.machine.get_global_name(join=False)
@@ -271,27 +188,21 @@ class Tap:
 
     def outcome(
         self,
-        code: int,
-        session: int,
-        model: object,
+        context: TriggerContext,
         result: object,
         error: BaseException | None,
         reason: wire.Reason,
     ) -> None:
         """Record what became of an event: an exception, a rejection, or nothing (it ran)."""
+        code, session = context.event, context.session
         if error is not None:
+            state = self.model_state_code(context.model)
             if exception_name(error) == "MachineError":
-                self.emit(Kind.REJECTED, code, self.model_state_code(model), 3, session)
+                self.emit(Kind.REJECTED, code, state, wire.Reason.MACHINE_ERROR, session)
             else:
-                self.emit(
-                    Kind.EXCEPTION,
-                    code,
-                    self.model_state_code(model),
-                    self.exception_code(error),
-                    session,
-                )
+                self.emit(Kind.EXCEPTION, code, state, self.exception_code(error), session)
         elif not result:
-            self.emit(Kind.REJECTED, code, self.model_state_code(model), reason, session)
+            self.emit(Kind.REJECTED, code, self.model_state_code(context.model), reason, session)
         if self.sync:
             self.recorder.commit()
 
@@ -310,7 +221,7 @@ class Tap:
 
         Every record of a trigger goes through one of these, so they read everything from
         closure cells, take the known-name path with one dict lookup per code and append the
-        slot inline (`Recorder.slots`) instead of calling `emit`: docs/benchmarks.md has the
+        slot inline (`Recorder.hot_path`) instead of calling `emit`: docs/benchmarks.md has the
         profile. Misses fall back to the methods above, which evolve the codebook.
         """
         states, attribute = self.state_codes, self.machine.model_attribute
@@ -334,8 +245,8 @@ class Tap:
         step_in: StepIn,
         transition_in: TransitionIn,
         dropped: tuple[StepIn, TransitionIn],
-    ) -> Callable[[str, object, Mapping[str, object]], Context]:
-        buf, append, cap, pack, drop = self.recorder.slots
+    ) -> Callable[[str, object, Mapping[str, object], dict[str, object]], TriggerContext]:
+        buf, append, cap, pack, drop = self.recorder.hot_path
         now, sessions, events, record_args = (
             time.time_ns,
             self.sessions,
@@ -344,7 +255,9 @@ class Tap:
         )
         session_of, event_code, args = self.session, self.event_code, self._args
 
-        def event(name: str, model: object, kwargs: Mapping[str, object]) -> Context:
+        def event(
+            name: str, model: object, kwargs: Mapping[str, object], carrier: dict[str, object]
+        ) -> TriggerContext:
             session = sessions.get(id(model))
             if session is None:
                 session = session_of(model)
@@ -362,15 +275,18 @@ class Tap:
             if name in record_args:  # after the event: readers attach them to the event before
                 args(name, code, session, kwargs)
             if room:
-                return code, session, state, step_in, transition_in, model
-            return code, session, state, *dropped, model
+                context = TriggerContext(code, session, step_in, transition_in, model)
+            else:
+                context = TriggerContext(code, session, *dropped, model)
+            carrier[CONTEXT] = context
+            return context
 
         return event
 
     def _transition_hook(
         self, model_state: Callable[[object], int]
     ) -> Callable[[str, object, object], None]:
-        buf, append, cap, pack, drop = self.recorder.slots
+        buf, append, cap, pack, drop = self.recorder.hot_path
         now, sessions, events, states = (
             time.time_ns,
             self.sessions,
@@ -412,12 +328,11 @@ class Tap:
     ) -> tuple[StepIn, TransitionIn, tuple[StepIn, TransitionIn]]:
         """Hooks for records inside a trigger: its event code, session and state known.
 
-        The event hook hands them a `Context` through transitions' `EventData`, so a state
-        exit/entry or a transition costs one dict lookup (the state's code) and the slot itself.
-        A nested transition names its states relative to the scope being processed: its source
+        The event hook hands them a `TriggerContext` (`_context`). A nested transition names
+        its states relative to the scope being processed: its source
         is the model's state and its destination is resolved to a full path.
         """
-        _, append, _, pack, drop = self.recorder.slots
+        _, append, _, pack, drop = self.recorder.hot_path
         now, states, state_code, full_name = (
             time.time_ns,
             self.state_codes,
@@ -425,39 +340,39 @@ class Tap:
             self.full_name,
         )
 
-        def step_in(kind: int, state: object, context: Context) -> None:
+        def step_in(kind: int, state: object, context: TriggerContext) -> None:
             where = states.get(state)
             if where is None:
                 where = state_code(state)
-            append(pack(kind, 0, context[0], where, 0, context[1], now()))
+            append(pack(kind, 0, context.event, where, 0, context.session, now()))
 
-        def transition_in(source: object, dest: object, context: Context) -> None:
+        def transition_in(source: object, dest: object, context: TriggerContext) -> None:
             origin = states.get(source)
             if origin is None:
                 origin = state_code(source)
             target = states.get(dest) if dest else 0
             if target is None:
                 target = state_code(dest)
-            append(pack(_TRANSITION, 0, context[0], origin, target, context[1], now()))
+            append(pack(_TRANSITION, 0, context.event, origin, target, context.session, now()))
 
-        def nested_transition_in(source: object, dest: object, context: Context) -> None:
+        def nested_transition_in(source: object, dest: object, context: TriggerContext) -> None:
             target = state_code(full_name(dest)) if dest else 0
-            origin = model_state(context[5])
-            append(pack(_TRANSITION, 0, context[0], origin, target, context[1], now()))
+            origin = model_state(context.model)
+            append(pack(_TRANSITION, 0, context.event, origin, target, context.session, now()))
 
         if self.nested:
             transition_in = nested_transition_in
 
-        def step_dropped(kind: int, state: object, context: Context) -> None:
+        def step_dropped(kind: int, state: object, context: TriggerContext) -> None:
             drop(1)
 
-        def transition_dropped(source: object, dest: object, context: Context) -> None:
+        def transition_dropped(source: object, dest: object, context: TriggerContext) -> None:
             drop(1)
 
         return step_in, transition_in, (step_dropped, transition_dropped)
 
     def _step_hook(self) -> Callable[[int, object, object, object], None]:
-        buf, append, cap, pack, drop = self.recorder.slots
+        buf, append, cap, pack, drop = self.recorder.hot_path
         now, sessions, events, states = (
             time.time_ns,
             self.sessions,

@@ -37,10 +37,10 @@ from transitions.core import MachineError
 from fsm_recorder.exceptions import ConfigError, ReplayError
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._session import Session, Step
+from fsm_recorder.record._introspect import exception_name
 from fsm_recorder.record._machines import RecordingMachineMixin
 from fsm_recorder.record._specs import all_states, load_object, machine_and_model
-from fsm_recorder.record._tap import exception_name
-from fsm_recorder.ship._recorder import memory_recorder, set_default_recorder
+from fsm_recorder.ship._default import memory_recorder, set_default_recorder
 
 SideEffects = Literal["off", "conditions", "on"]
 SIDE_EFFECTS: tuple[SideEffects, ...] = ("off", "conditions", "on")

@@ -21,12 +21,14 @@ writer: a broken log handler is counted as ``errors["log"]``.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, SinkError
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.ship._outage import OutageLog
@@ -309,3 +311,14 @@ def _report(orphan: SpillFile) -> PreviousRun:
         recovered=recovered,
         unaccounted=max(0, cp.numbered - cp.written - cp.lost - recovered),
     )
+
+
+def spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) -> Path | None:
+    """The spill directory `spill` asks for: None follows `default`, True the runtime dir."""
+    if spill is None:
+        spill = default
+    if spill is True:
+        return config.runtime_dir() / "spill"
+    if spill is False:
+        return None
+    return Path(spill)

@@ -14,63 +14,23 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal
 
-from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, FsmRecorderError
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.ship import _lifecycle as lifecycle
-from fsm_recorder.ship._outbox import Outbox, PreviousRun, check_name
+from fsm_recorder.ship._hot_path import Emit, HotPath, emitter
+from fsm_recorder.ship._outbox import Outbox, check_name, spill_dir
+from fsm_recorder.ship._tally import RecorderStats, Tally
 from fsm_recorder.ship.sinks._base import Sink
-from fsm_recorder.ship.sinks._memory import MemorySink
 from fsm_recorder.ship.sinks._spill import DEFAULT_MAX_BYTES, Checkpoint
 
 if TYPE_CHECKING:
     from fsm_recorder.format._crypto import PublicKey
 
 Mode = Literal["batched", "sync"]
-Emit = Callable[[int, int, int, int, int], None]
-
-
-class Slots(NamedTuple):
-    """The hot path's parts, for taps that inline `emit` (a Python call less per record).
-
-    Use exactly as `emit` does: `if len(buf) < cap: append(pack(kind, 0, a, b, c, session,
-    time.time_ns()))` else `drop(1)`. `buf` is never replaced, so the parts stay valid for the
-    recorder's lifetime (also across fork).
-    """
-
-    buf: bytearray
-    append: Callable[[bytes], None]
-    cap: int
-    pack: Callable[..., bytes]
-    drop: Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class RecorderStats:
-    """Counts of one producer. Invariant: produced == written + dropped + pending.
-
-    `pending` includes `spilled` (records in the local spill file, replayed when the sink
-    returns). `previous` reports earlier producers of the same name that died before delivering
-    everything (see `PreviousRun`); their records are not in this producer's counts.
-    """
-
-    producer: str
-    produced: int
-    written: int
-    dropped: int
-    pending: int
-    dropped_by_reason: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, int] = field(default_factory=dict)
-    spilled: int = 0
-    previous: tuple[PreviousRun, ...] = ()
 
 
 class Recorder:
@@ -119,18 +79,18 @@ class Recorder:
                 f"buffer_records={buffer_records} exceeds {wire.MAX_BUFFER_RECORDS}:"
                 " readers refuse larger frames"
             )
-        spill_dir = _spill_dir(spill, default=sink is None)
+        spill_to = spill_dir(spill, default=sink is None)
         if sink is None:
             from fsm_recorder.ship.sinks._redis import RedisSink
 
             sink = RedisSink(url)
         self.sink = sink
         self._seal = encrypt_to.seal if encrypt_to is not None else None
-        self._delivery = Outbox(
+        self._outbox = Outbox(
             sink,
             name=check_name(name),
             backlog_records=backlog_records,
-            spill_dir=spill_dir,
+            spill_dir=spill_to,
             spill_bytes=spill_bytes,
             lose=self._lose,
             note=self.note,
@@ -143,9 +103,11 @@ class Recorder:
         self._cap = buffer_records * wire.SLOT
         self._compress = compress
         self._buf = bytearray()
-        self.emit: Emit = self._make_emit()
+        self.hot_path = HotPath(
+            self._buf, self._buf.extend, self._cap, wire.RECORD.pack, self._drop_full
+        )
+        self.emit: Emit = emitter(self.hot_path)
         self._ship_lock = threading.Lock()
-        self._count_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._host = socket.gethostname()
@@ -158,20 +120,6 @@ class Recorder:
         self._start_writer()
 
     # -- hot path -------------------------------------------------------------------------------
-    def _make_emit(self) -> Emit:
-        buf = self._buf
-        self.slots = Slots(buf, buf.extend, self._cap, wire.RECORD.pack, self._drop_full)
-        buf, append, cap, pack, drop = self.slots
-        now = time.time_ns
-
-        def emit(kind: int, a: int, b: int, c: int, session: int) -> None:
-            if len(buf) < cap:
-                append(pack(kind, 0, a, b, c, session, now()))
-            else:
-                drop(1)
-
-        return emit
-
     def _drop_full(self, records: int) -> None:
         self._count("buffer_full", records)
 
@@ -258,8 +206,8 @@ class Recorder:
         with self._ship_lock:
             try:
                 self._ship_locked()
-            except Exception:
-                self.note("writer")
+            except Exception as err:
+                self.note("writer", err)
 
     def _ship_locked(self, *, checkpoint: bool = False, force: bool = False) -> None:
         ended, self._ended = self._ended, set()
@@ -268,18 +216,18 @@ class Recorder:
         if data:
             try:
                 self._frame(data)
-            except Exception:  # taken from the buffer: count them, never lose them silently
+            except Exception as err:  # taken from the buffer: count them, never lose them silently
                 self._count("frame_error", wire.count_records(data))
-                self.note("writer")
+                self.note("writer", err)
         for number in ended:
             self._sessions.pop(number, None)
-        self._delivery.deliver(force=force)
+        self._outbox.deliver(force=force)
         # At most once per flush interval: in sync mode a ship happens per trigger, and a file
         # write per trigger would cost more than the trigger's Redis round trip.
         now = time.monotonic()
         if checkpoint or now >= self._next_checkpoint:
             self._next_checkpoint = now + self._interval
-            self._delivery.checkpoint(self._checkpoint())
+            self._outbox.checkpoint(self._checkpoint())
 
     def _frame(self, data: bytes) -> None:
         count = wire.count_records(data)
@@ -296,51 +244,36 @@ class Recorder:
         if self._seal is not None:
             frame = self._seal(frame)
         # Records dropped before framing leave a gap in the sequence after this frame.
-        with self._count_lock:
-            gap = self._unframed - self._gap_accounted
-            self._gap_accounted += gap
-        self._next_seq += count + gap
-        self._delivery.add(frame, count)
+        self._next_seq += count + self._tally.take_gap()
+        self._outbox.add(frame, count)
 
     def _checkpoint(self) -> Checkpoint:
-        with self._count_lock:
-            lost = self._dropped_total
+        lost = self._tally.total
         return Checkpoint(
             producer=self._producer,
             pid=self._pid,
             numbered=self._next_seq,
-            written=self._delivery.written,
+            written=self._outbox.written,
             lost=lost,
         )
 
     # -- bookkeeping ------------------------------------------------------------------------------
     def _count(self, reason: str, records: int) -> None:
-        """Count records lost before framing: they never get a sequence number (a gap)."""
-        with self._count_lock:
-            self._dropped[reason] += records
-            self._dropped_total += records
-            self._unframed += records
+        self._tally.unframed(reason, records)
 
     def _lose(self, reason: str, records: int) -> None:
-        """Count framed records lost on the way to the sink (their numbers are taken)."""
-        with self._count_lock:
-            self._dropped[reason] += records
-            self._dropped_total += records
+        self._tally.framed(reason, records)
 
-    def note(self, where: str) -> None:
-        """Count an error that cost no record (codebook store, writer, unencodable argument)."""
-        with self._count_lock:
-            self._errors[where] += 1
+    def note(self, where: str, error: BaseException | None = None) -> None:
+        """Count an error that cost no record (codebook store, writer, unencodable argument);
+        an `error` of the writer's own is also logged (`_tally`)."""
+        self._tally.note(where, error)
 
     def _reset_producer(self) -> None:
         self._producer = os.urandom(8)
         self._pid = os.getpid()
         self._next_seq = 0
-        self._dropped: Counter[str] = Counter()
-        self._dropped_total = 0
-        self._unframed = 0
-        self._gap_accounted = 0
-        self._errors: Counter[str] = Counter()
+        self._tally = Tally()
 
     @property
     def producer(self) -> str:
@@ -355,17 +288,14 @@ class Recorder:
         """
         locked = self._ship_lock.acquire(timeout=0.01)
         try:
-            pending = wire.count_records(bytes(self._buf)) + self._delivery.pending
-            written = self._delivery.written
-            spilled = self._delivery.spilled
-            previous = tuple(self._delivery.previous)
+            pending = wire.count_records(bytes(self._buf)) + self._outbox.pending
+            written = self._outbox.written
+            spilled = self._outbox.spilled
+            previous = tuple(self._outbox.previous)
         finally:
             if locked:
                 self._ship_lock.release()
-        with self._count_lock:
-            dropped = dict(self._dropped)
-            errors = dict(self._errors)
-            total = self._dropped_total
+        dropped, errors, total = self._tally.snapshot()
         return RecorderStats(
             producer=self.producer,
             produced=written + total + pending,
@@ -387,7 +317,7 @@ class Recorder:
             self._ship_locked(checkpoint=True, force=True)
         finally:
             self._ship_lock.release()
-        return not self._delivery.pending and not self._buf
+        return not self._outbox.pending and not self._buf
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush, spill what the sink does not take, stop the writer; idempotent, run at exit.
@@ -417,10 +347,10 @@ class Recorder:
             del self._buf[: len(data)]
             if data:
                 self._frame(data)
-            self._delivery.deliver(force=True)
-            self._delivery.close(self._checkpoint())
-        except Exception:
-            self.note("writer")
+            self._outbox.deliver(force=True)
+            self._outbox.close(self._checkpoint())
+        except Exception as err:
+            self.note("writer", err)
 
     def __enter__(self) -> Recorder:
         return self
@@ -432,50 +362,12 @@ class Recorder:
         """In a forked child: a new producer identity, an empty buffer, a new writer."""
         del self._buf[:]
         self._ship_lock = threading.Lock()
-        self._count_lock = threading.Lock()
         self._wake = threading.Event()
         self._ended = set()
         self._reset_producer()
-        self._delivery.after_fork()
+        self._outbox.after_fork()
         self.sink.after_fork()
         for number, sid in list(self._open.items()):
             self.emit_payload(wire.Kind.SESSION_START, 0, 0, number, sid.encode()[:1024])
         if not self._closed:
             self._start_writer()
-
-
-def _spill_dir(spill: str | os.PathLike[str] | bool | None, *, default: bool) -> Path | None:
-    if spill is None:
-        spill = default
-    if spill is True:
-        return config.runtime_dir() / "spill"
-    if spill is False:
-        return None
-    return Path(spill)
-
-
-_default: Recorder | None = None
-_default_lock = threading.Lock()
-
-
-def get_default_recorder() -> Recorder:
-    """The process-wide recorder machines use when given none (created on first use)."""
-    global _default  # noqa: PLW0603 - the process-wide default is the point
-    with _default_lock:
-        if _default is None:
-            _default = Recorder()
-        return _default
-
-
-def set_default_recorder(recorder: Recorder | None) -> Recorder | None:
-    """Replace the process-wide recorder (None: create a fresh one on next use); returns the old."""
-    global _default
-    with _default_lock:
-        previous, _default = _default, recorder
-        return previous
-
-
-def memory_recorder(**kwargs: object) -> Recorder:
-    """A recorder into a `MemorySink`, synchronous so tests see records at once."""
-    options: dict[str, object] = {"mode": "sync", **kwargs}
-    return Recorder(sink=MemorySink(), **options)  # type: ignore[arg-type]

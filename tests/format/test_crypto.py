@@ -24,7 +24,8 @@ from fsm_recorder.format._crypto import (
 from fsm_recorder.read._decoder import SessionDecoder
 from fsm_recorder.read._load import load_sessions, read_frames
 from fsm_recorder.record._machines import RecordedMachine
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 ARCHIVE = PrivateKey.generate()
 OTHER = PrivateKey.generate()

@@ -26,7 +26,8 @@ from fsm_recorder.render import (
     sequence_diagram,
     state_diagram,
 )
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 NESTED_STATES: list[Any] = [
     "A",

@@ -20,7 +20,8 @@ from fsm_recorder.read._session import Session
 from fsm_recorder.record._machines import RecordedMachine
 from fsm_recorder.render import mermaid_sequence_diagram, mermaid_state_diagram
 from fsm_recorder.render._mermaid import text
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 X = "\N{MULTIPLICATION SIGN}"
 _STATE_GRAMMAR = {

@@ -12,7 +12,8 @@ from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._decoder import decode_sessions
 from fsm_recorder.read._session import Session, Step
 from fsm_recorder.render import perfetto_trace, state_visits
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 ROUND = [("busy", 0), ("busy_load", 1), ("busy_work", 1), ("idle", 0)]
 

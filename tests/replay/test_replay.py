@@ -22,7 +22,8 @@ from fsm_recorder.pytest_plugin import FlightRecorder
 from fsm_recorder.read._session import Session
 from fsm_recorder.record._machines import RecordedAsyncMachine, RecordedHierarchicalMachine
 from fsm_recorder.replay._replay import load_factory, replay, replay_steps
-from fsm_recorder.ship._recorder import Recorder, set_default_recorder
+from fsm_recorder.ship._default import set_default_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 pytest_plugins = ["pytester"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from recordings import toggle
+from recordings import BrokenKey, toggle
 
 from fsm_recorder import config
 from fsm_recorder.exceptions import ConfigError, SinkError
@@ -18,7 +18,8 @@ from fsm_recorder.format import _wire as wire
 from fsm_recorder.read._decoder import SessionDecoder, decode_sessions
 from fsm_recorder.read._load import read_frames
 from fsm_recorder.record._machines import RecordedMachine
-from fsm_recorder.ship._recorder import Recorder, memory_recorder
+from fsm_recorder.ship._default import memory_recorder
+from fsm_recorder.ship._recorder import Recorder
 from fsm_recorder.ship.sinks._memory import MemorySink
 
 RECORDS_PER_TRIGGER = 4  # event, transition, exit, enter
@@ -50,23 +51,6 @@ def closing() -> Iterator[Callable[[Recorder], Recorder]]:
     yield lambda rec: made.append(rec) or rec  # type: ignore[func-returns-value]
     for rec in made:
         rec.close()
-
-
-def test_memory_recorder_is_synchronous() -> None:
-    """With a memory recorder each trigger's records are in the sink when the trigger returns."""
-    rec = memory_recorder()
-    machine = toggle(rec)
-    assert rec.sync
-    machine.flip()
-    assert rec.sink.records == 1 + RECORDS_PER_TRIGGER  # type: ignore[attr-defined]
-    [session] = decode_sessions(rec.sink.frames, rec.codebooks)  # type: ignore[attr-defined]
-    assert [s.kind for s in session.steps] == [
-        "session_start",
-        "event",
-        "transition",
-        "exit",
-        "enter",
-    ]
 
 
 def test_batched_default_cycle_is_50_ms() -> None:
@@ -257,16 +241,9 @@ def test_concurrent_threads_each_record_lands_once(redis_url: str, closing: Call
 
 
 @pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
-class _BrokenKey:
-    """A public key whose sealing fails, as a broken crypto backend would."""
-
-    def seal(self, frame: bytes) -> bytes:
-        raise ValueError("backend exploded")
-
-
 def test_a_frame_that_cannot_be_built_is_counted_as_lost(codebook_dir: Path) -> None:
     """Records taken from the buffer but not framed are dropped with a reason, never vanish."""
-    rec = Recorder(sink=MemorySink(), mode="sync", encrypt_to=_BrokenKey())  # type: ignore[arg-type]
+    rec = Recorder(sink=MemorySink(), mode="sync", encrypt_to=BrokenKey())  # type: ignore[arg-type]
     toggle(rec).flip()
     stats = rec.stats()
     assert stats.written == 0
@@ -279,7 +256,7 @@ def test_emit_payload_records_any_kind_and_never_raises() -> None:
     the wire is counted as a lost record, never raised."""
     rec = memory_recorder()
     machine = toggle(rec)
-    number = machine._fsmr.sessions[id(machine)]  # type: ignore[union-attr]
+    number = machine._fsmr_tap.sessions[id(machine)]  # type: ignore[union-attr]
     rec.emit_payload(wire.Kind.ARGS, 1, 0, number, b'{"n":1}')
     rec.emit_payload(wire.Kind.ARGS, 1, 0, number, b"x" * (wire.MAX_PAYLOAD + 1))
     rec.emit_payload(250, 1, 0, number, b"x" * (wire.MAX_PAYLOAD + 1))

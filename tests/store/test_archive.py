@@ -20,7 +20,7 @@ from fsm_recorder.read._archived import add_archived, list_archived
 from fsm_recorder.read._decoder import SessionDecoder, decode_sessions
 from fsm_recorder.read._query import SessionFilter
 from fsm_recorder.read._session import Session
-from fsm_recorder.ship._recorder import memory_recorder
+from fsm_recorder.ship._default import memory_recorder
 from fsm_recorder.store import _schema as archive_schema
 from fsm_recorder.store._writer import ArchiveWriter, Batch, DeadLetter, parse
 

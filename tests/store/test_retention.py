@@ -17,7 +17,7 @@ from fsm_recorder.cli import main
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook_store import CodebookStore
 from fsm_recorder.read._archived import list_archived
-from fsm_recorder.ship._recorder import memory_recorder
+from fsm_recorder.ship._default import memory_recorder
 from fsm_recorder.store._retention import prune
 from fsm_recorder.store._schema import open_engine
 from fsm_recorder.store._writer import ArchiveWriter, Batch, parse

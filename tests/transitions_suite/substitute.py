@@ -42,7 +42,8 @@ from fsm_recorder.record._machines import (
     RecordedHierarchicalMachine,
     RecordedMachine,
 )
-from fsm_recorder.ship._recorder import Recorder, memory_recorder, set_default_recorder
+from fsm_recorder.ship._default import memory_recorder, set_default_recorder
+from fsm_recorder.ship._recorder import Recorder
 
 RECORDED: dict[type, type] = {
     transitions.Machine: RecordedMachine,
