@@ -85,6 +85,7 @@ def test_starts_cut_each_record_as_encoded() -> None:
             "continuation",
         ),
     ],
+    ids=["length-without-slots", "payload-cut-short", "stray-continuation", "one-slot-too-many"],
 )
 def test_misplaced_continuation_slots_are_decode_errors(slots: bytes, message: str) -> None:
     """A payload short of its slots, or a continuation slot no record owns, is refused."""
