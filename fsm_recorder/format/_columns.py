@@ -36,7 +36,7 @@ class Columns:
     payload for the records that carry one.
     """
 
-    kind: Sequence[int]
+    kind: bytes
     a: Sequence[int]
     b: Sequence[int]
     c: Sequence[int]
@@ -49,42 +49,86 @@ class Columns:
 _KINDS = frozenset(int(k) for k in Kind)
 _Format = Literal["H", "I", "Q"]
 _PAYLOAD_KINDS = (Kind.SESSION_START, Kind.ARGS)
+_CONTINUATIONS = bytes((CONTINUATION,))
 # (offset, width, memoryview format) of each field in a version-1 slot, as RECORD packs it.
 _FIELDS: dict[str, tuple[int, int, _Format]] = {
     "a": (2, 2, "H"), "b": (4, 2, "H"), "c": (6, 2, "H"), "session": (8, 4, "I"),
     "ts": (12, 8, "Q"),
 }  # fmt: skip
+# A payload record's length is its `c` field.
+_LENGTH_OFFSET = _FIELDS["c"][0]
+_LENGTH = struct.Struct("<H")
 
 
 def columns(opened: Opened) -> Columns:
     """The records of an opened frame as columns; raises `DecodeError` and nothing else.
 
-    A body without payload slots is cut into columns by strided slicing (each field's bytes
-    gathered and cast at C speed), never an object or a Python step per record; one with
-    payloads goes through the record-by-record decoder.
+    Every field is cut out by strided slicing (each field's bytes gathered and cast at C speed),
+    never an object or a Python step per record: a frame of any size costs a few passes over its
+    bytes. Payload records (session starts, arguments) are the only ones looked at one by one:
+    their continuation slots are read into `payloads` and left out of the columns.
     """
     _check_version(opened.version)
     body = opened.body
-    kind = body[0::SLOT]
-    if CONTINUATION not in kind:
-        fields = {name: _field(body, *spec) for name, spec in _FIELDS.items()}
-        _check_columns(opened, kind, fields["session"], fields["c"])
-        return Columns(kind=kind, starts=range(0, len(body) + 1, SLOT), payloads={}, **fields)
-    try:
-        records = list(_records(body, itertools.count(opened.first_seq), opened.sessions))
-    except (struct.error, ValueError, IndexError) as exc:
-        raise DecodeError(f"malformed frame: {exc}") from exc
-    if len(records) != opened.count:
-        raise DecodeError(f"frame announces {opened.count} records but holds {len(records)}")
-    starts, pos = [], 0
-    for r in records:
-        starts.append(pos)
-        pos += SLOT * (1 + (-(-len(r.payload) // PAYLOAD_PER_SLOT) if r.payload else 0))
-    return Columns(
-        [r.kind for r in records], [r.a for r in records], [r.b for r in records],
-        [r.c for r in records], [r.session for r in records], [r.ts for r in records],
-        [*starts, pos], {i: r.payload for i, r in enumerate(records) if r.payload},
-    )  # fmt: skip
+    slot_kinds = body[0::SLOT]
+    runs, payloads = _payload_runs(opened, body, slot_kinds)
+    if runs:
+        kept = [(start, stop) for start, stop in runs if stop > start]
+        records = b"".join(body[start * SLOT : stop * SLOT] for start, stop in kept)
+        offsets = (range(start * SLOT, stop * SLOT, SLOT) for start, stop in kept)
+        starts: Sequence[int] = [*itertools.chain.from_iterable(offsets), len(body)]
+    else:
+        records, starts = body, range(0, len(body) + 1, SLOT)
+    kind = records[0::SLOT]
+    fields = {name: _field(records, *spec) for name, spec in _FIELDS.items()}
+    _check_columns(opened, kind, fields["session"])
+    return Columns(kind=kind, starts=starts, payloads=payloads, **fields)
+
+
+def _payload_runs(
+    opened: Opened, body: bytes, slot_kinds: bytes
+) -> tuple[list[tuple[int, int]], dict[int, bytes]]:
+    """The runs of record slots between continuation slots, and the payloads, by record index.
+
+    No runs means no continuation slot (the body is all records). Each payload record must be
+    followed by exactly the continuation slots its length needs, and every continuation slot
+    must belong to one: otherwise the frame is a `DecodeError`, as `decode_frame` has it.
+    """
+    owners = sorted(
+        at for payload_kind in _PAYLOAD_KINDS for at in _positions(slot_kinds, payload_kind)
+    )
+    runs: list[tuple[int, int]] = []
+    payloads: dict[int, bytes] = {}
+    start = skipped = 0
+    for at in owners:
+        (length,) = _LENGTH.unpack_from(body, at * SLOT + _LENGTH_OFFSET)
+        n_slots = -(-length // PAYLOAD_PER_SLOT)
+        if not n_slots:
+            continue
+        if slot_kinds[at + 1 : at + 1 + n_slots] != _CONTINUATIONS * n_slots:
+            raise DecodeError(
+                f"record {opened.first_seq + at - skipped} announces a {length}-byte payload "
+                "that is not there"
+            )
+        chunk = body[(at + 1) * SLOT : (at + 1 + n_slots) * SLOT]
+        data = b"".join(chunk[i + 1 : i + SLOT] for i in range(0, len(chunk), SLOT))
+        payloads[at - skipped] = data[:length]
+        runs.append((start, at + 1))
+        start = at + 1 + n_slots
+        skipped += n_slots
+    if slot_kinds.count(CONTINUATION) != skipped:
+        raise DecodeError("frame has a continuation slot that follows no payload record")
+    if runs:
+        runs.append((start, len(slot_kinds)))
+    return runs, payloads
+
+
+def _positions(data: bytes, value: int) -> Iterator[int]:
+    """Every index of byte `value` in `data` (``bytes.find`` skips the rest at C speed)."""
+    at = data.find(value)
+    while at >= 0:
+        yield at
+        at = data.find(value, at + 1)
 
 
 def _field(body: bytes, offset: int, width: int, fmt: _Format) -> list[int]:
@@ -96,21 +140,13 @@ def _field(body: bytes, offset: int, width: int, fmt: _Format) -> list[int]:
     return memoryview(gathered).cast(fmt).tolist()
 
 
-def _check_columns(opened: Opened, kind: bytes, session: Sequence[int], c: Sequence[int]) -> None:
+def _check_columns(opened: Opened, kind: bytes, session: Sequence[int]) -> None:
     if len(kind) != opened.count:
         raise DecodeError(f"frame announces {opened.count} records but holds {len(kind)}")
     if not _KINDS.issuperset(kind):
         raise DecodeError(f"frame has unknown record kinds {sorted(set(kind) - _KINDS)}")
     if not set(session) <= opened.sessions.keys():
         raise DecodeError("frame names sessions missing from its session table")
-    for payload_kind in _PAYLOAD_KINDS:
-        at = kind.find(payload_kind)
-        while at >= 0:
-            if c[at]:
-                raise DecodeError(
-                    f"record {opened.first_seq + at} announces a payload that is not there"
-                )
-            at = kind.find(payload_kind, at + 1)
 
 
 def record_stride(version: int) -> int:

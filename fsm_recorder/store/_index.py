@@ -120,11 +120,13 @@ class SessionIndex:
 
     @staticmethod
     def _bounds(entry: _Entry, cols: Columns, run: slice) -> None:
-        for i in range(run.start, run.stop):
-            if cols.kind[i] == _START:
-                entry.session_id = cols.payloads.get(i, b"").decode(errors="replace")
-            elif cols.kind[i] == _END:
-                entry.ended = cols.ts[i]
+        # The last start and end of the run win, as if each record were applied in turn.
+        start = cols.kind.rfind(_START, run.start, run.stop)
+        if start >= 0:
+            entry.session_id = cols.payloads.get(start, b"").decode(errors="replace")
+        end = cols.kind.rfind(_END, run.start, run.stop)
+        if end >= 0:
+            entry.ended = cols.ts[end]
 
     def write(self, conn: Connection, upsert: Upsert) -> None:
         """Merge the entries into ``sessions``, ``session_states`` and ``session_exceptions``."""

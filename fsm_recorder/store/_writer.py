@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import ne
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table, and_, delete, insert, select
@@ -261,10 +263,9 @@ class _Assembly:
             return
         sessions = cols.session
         start = run.start
-        for i in range(run.start + 1, run.stop):
-            if sessions[i] != sessions[start]:
-                self._add(parsed, sessions[start], slice(start, i))
-                start = i
+        for i in _changes(sessions, run):
+            self._add(parsed, sessions[start], slice(start, i))
+            start = i
         self._add(parsed, sessions[start], slice(start, run.stop))
 
     def _add(self, parsed: Parsed, number: int, run: slice) -> None:
@@ -280,6 +281,12 @@ class _Assembly:
             self.builders[key] = builder
         encoded = frame.body[cols.starts[run.start] : cols.starts[run.stop]]
         builder.add(seq, run.stop - run.start, encoded, low, high)
+
+
+def _changes(sessions: Sequence[int], run: slice) -> Iterator[int]:
+    """The indices in `run` whose session differs from the record before (found at C speed)."""
+    before, after = sessions[run.start : run.stop - 1], sessions[run.start + 1 : run.stop]
+    return compress(range(run.start + 1, run.stop), map(ne, before, after))
 
 
 def _touching(conn: Connection, producer: str, frames: list[Parsed]) -> list[tuple[int, int]]:
