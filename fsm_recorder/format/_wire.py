@@ -65,6 +65,13 @@ class Reason(IntEnum):
     MACHINE_ERROR = 3
 
 
+class EndReason(IntEnum):
+    """Why a session ended (the `c` field of a SESSION_END record)."""
+
+    ENDED = 0
+    DROPPED = 1  # its model was garbage-collected without `end_session`
+
+
 class Opener(Protocol):
     """Decrypts an encrypted frame body (`fsm_recorder.format._crypto.KeyRing` is one)."""
 

@@ -164,6 +164,8 @@ class SessionDecoder:
             detail = _REASONS.get(record.c, f"reason {record.c}")
         elif kind == Kind.EXCEPTION:
             detail = names.lookup(names.exceptions, record.c, "exception", seq)
+        elif kind == Kind.SESSION_END and record.c == wire.EndReason.DROPPED:
+            detail = "dropped"
         return Step(seq, record.ts, _KIND_NAMES[kind], event, state=state, detail=detail)
 
     @staticmethod

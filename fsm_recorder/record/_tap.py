@@ -8,7 +8,6 @@ path that evolves the codebook, so codes of known names never change while a mac
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,14 +18,15 @@ from transitions.extensions.nesting import HierarchicalMachine
 
 from fsm_recorder.format import _wire as wire
 from fsm_recorder.format._codebook import Codebook
+from fsm_recorder.record._arguments import encode_arguments
 from fsm_recorder.record._context import CONTEXT, StepIn, TransitionIn, TriggerContext
 from fsm_recorder.record._introspect import describe, exception_name, state_name
+from fsm_recorder.record._sessions import ModelSessions
 from fsm_recorder.ship._recorder import Recorder
 
 Kind = wire.Kind
 _EVENT = int(Kind.EVENT)
 _TRANSITION = int(Kind.TRANSITION)
-_ARG_TYPES = (str, int, float, bool, type(None))
 
 
 @contextlib.contextmanager
@@ -72,7 +72,7 @@ class Tap:
         self.record_args = {event: list(names) for event, names in (record_args or {}).items()}
         self._session_id = session_id
         self._lock = threading.Lock()
-        self.sessions: dict[int, int] = {}
+        self.sessions = ModelSessions(recorder)
         self.changes = 0  # depth of nested definition changes (`changing`)
         self.codebook = self._derive(exceptions)
         self._tables(self.codebook)
@@ -157,13 +157,11 @@ class Tap:
         sid = session_id if session_id is not None else self._session_id
         if callable(sid):
             sid = sid(model)
-        number, _ = self.recorder.open_session(self.codebook, None if sid is None else str(sid))
-        self.sessions[id(model)] = number
-        return number
+        return self.sessions.start(model, self.codebook, None if sid is None else str(sid))
 
     def close(self, model: object) -> None:
         """End the model's session, if it has one."""
-        number = self.sessions.pop(id(model), None)
+        number = self.sessions.end(model)
         if number is not None:
             self.recorder.close_session(number, self.model_state_code(model))
 
@@ -174,17 +172,11 @@ class Tap:
 
     # -- records ----------------------------------------------------------------------------------
     def _args(self, name: str, code: int, session: int, kwargs: Mapping[str, object]) -> None:
-        values: dict[str, object] = {}
-        for arg in self.record_args[name]:
-            if arg not in kwargs:
-                continue
-            value = kwargs[arg]
-            if isinstance(value, _ARG_TYPES):
-                values[arg] = value
-            else:
-                self.recorder.note("unencodable_arg")
-        payload = json.dumps(values, separators=(",", ":"), default=str).encode()
+        payload = encode_arguments(self.record_args[name], kwargs, self._unencodable)
         self.recorder.emit_args(code, session, payload)
+
+    def _unencodable(self) -> None:
+        self.recorder.note("unencodable_arg")
 
     def outcome(
         self,

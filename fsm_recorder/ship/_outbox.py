@@ -115,6 +115,7 @@ class Outbox:
         self.lost = 0
         self._backlog: list[tuple[bytes, int]] = []
         self.backlog_records = 0
+        self._left_spilled = 0
         self._spill: SpillFile | None = None
         self._retry_at = 0.0
         self._pause = _FIRST_PAUSE
@@ -130,12 +131,12 @@ class Outbox:
     @property
     def pending(self) -> int:
         """Records framed and neither written nor lost: backlog plus own spill file."""
-        return self.backlog_records + (self._spill.records if self._spill else 0)
+        return self.backlog_records + self.spilled
 
     @property
     def spilled(self) -> int:
-        """Records waiting in this producer's spill file."""
-        return self._spill.records if self._spill else 0
+        """Records waiting in this producer's spill file (left for the next start once closed)."""
+        return self._spill.records if self._spill else self._left_spilled
 
     def add(self, frame: bytes, records: int) -> None:
         """Queue a frame behind everything queued before it."""
@@ -295,6 +296,7 @@ class Outbox:
         else:
             self.checkpoint(checkpoint)
             self._spill.close()
+            self._left_spilled = self._spill.records
         self._spill = None
 
 

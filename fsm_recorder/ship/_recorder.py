@@ -121,7 +121,7 @@ class Recorder:
 
     # -- hot path -------------------------------------------------------------------------------
     def _drop_full(self, records: int) -> None:
-        self._count("buffer_full", records)
+        self._tally.refused("buffer_full", records)
 
     # -- sessions (slow path) -----------------------------------------------------------------
     def open_session(self, codebook: Codebook, session_id: str | None = None) -> tuple[int, str]:
@@ -138,11 +138,28 @@ class Recorder:
 
     def close_session(self, number: int, state: int = 0) -> None:
         """End a session; its number is forgotten once the end record has been framed."""
+        if self._end(number, state, wire.EndReason.ENDED):
+            self.commit()
+
+    def drop_session(self, number: int) -> None:
+        """End the session of a model that was garbage-collected (reason "dropped").
+
+        Runs inside the garbage collector, on whatever thread it ran: no commit, which could
+        wait for the writer's lock held by this very thread; the next cycle ships the record.
+        """
+        self._end(number, 0, wire.EndReason.DROPPED)
+
+    def _end(self, number: int, state: int, reason: wire.EndReason) -> bool:
         if self._open.pop(number, None) is None:
-            return
-        self.emit(wire.Kind.SESSION_END, 0, state, 0, number)
+            return False
+        self.emit(wire.Kind.SESSION_END, 0, state, reason, number)
         self._ended.add(number)
-        self.commit()
+        return True
+
+    @property
+    def open_sessions(self) -> int:
+        """Sessions started and not yet ended (a model that is garbage ends its own)."""
+        return len(self._open)
 
     def session_id(self, number: int) -> str:
         """The ID of an open session ("" once it ended)."""
@@ -169,7 +186,7 @@ class Recorder:
         except (ValueError, OverflowError, TypeError, struct.error):
             known = kind in wire.Kind._value2member_map_
             name = wire.Kind(kind).name.lower() if known else "payload"
-            self._count(f"{name}_too_large", 1)
+            self._tally.refused(f"{name}_too_large", 1)
             return
         if len(self._buf) < self._cap:
             self._buf.extend(record)
@@ -211,14 +228,7 @@ class Recorder:
 
     def _ship_locked(self, *, checkpoint: bool = False, force: bool = False) -> None:
         ended, self._ended = self._ended, set()
-        data = bytes(self._buf)
-        del self._buf[: len(data)]
-        if data:
-            try:
-                self._frame(data)
-            except Exception as err:  # taken from the buffer: count them, never lose them silently
-                self._count("frame_error", wire.count_records(data))
-                self.note("writer", err)
+        self._take()
         for number in ended:
             self._sessions.pop(number, None)
         self._outbox.deliver(force=force)
@@ -229,8 +239,21 @@ class Recorder:
             self._next_checkpoint = now + self._interval
             self._outbox.checkpoint(self._checkpoint())
 
-    def _frame(self, data: bytes) -> None:
+    def _take(self) -> None:
+        """Move the buffer's records into a frame in the outbox; never loses one silently."""
+        data = bytes(self._buf)
+        del self._buf[: len(data)]
+        if not data:
+            return
         count = wire.count_records(data)
+        self._tally.taken(count)
+        try:
+            self._frame(data, count)
+        except Exception as err:  # taken from the buffer: count them as lost, with the reason
+            self._tally.unframed("frame_error", count)
+            self.note("writer", err)
+
+    def _frame(self, data: bytes, count: int) -> None:
         sessions = {n: fp for n in wire.session_column(data) if (fp := self._sessions.get(n))}
         frame = wire.encode_frame(
             producer=self._producer,
@@ -258,9 +281,6 @@ class Recorder:
         )
 
     # -- bookkeeping ------------------------------------------------------------------------------
-    def _count(self, reason: str, records: int) -> None:
-        self._tally.unframed(reason, records)
-
     def _lose(self, reason: str, records: int) -> None:
         self._tally.framed(reason, records)
 
@@ -288,7 +308,8 @@ class Recorder:
         """
         locked = self._ship_lock.acquire(timeout=0.01)
         try:
-            pending = wire.count_records(bytes(self._buf)) + self._outbox.pending
+            buffered = wire.count_records(bytes(self._buf))
+            pending = buffered + self._outbox.pending
             written = self._outbox.written
             spilled = self._outbox.spilled
             previous = tuple(self._outbox.previous)
@@ -298,7 +319,7 @@ class Recorder:
         dropped, errors, total = self._tally.snapshot()
         return RecorderStats(
             producer=self.producer,
-            produced=written + total + pending,
+            produced=self._tally.produced(buffered),
             written=written,
             dropped=total,
             pending=pending,
@@ -343,10 +364,7 @@ class Recorder:
 
     def _final_ship(self) -> None:
         try:
-            data = bytes(self._buf)
-            del self._buf[: len(data)]
-            if data:
-                self._frame(data)
+            self._take()
             self._outbox.deliver(force=True)
             self._outbox.close(self._checkpoint())
         except Exception as err:

@@ -1,10 +1,13 @@
 """The recorder's books: every record it did not deliver, by reason, and its own errors.
 
 The invariant ``produced == written + dropped + pending`` holds because each lost record is
-counted here exactly once, where it was lost. Records lost before framing never get a sequence
-number, so the next frame leaves a gap for them (`take_gap`). Errors that cost no record are
-counted too; the writer's own failures are also told on the ``fsm_recorder`` logger (first one
-at WARNING with its traceback, then at most one line per minute), never from the hot path.
+counted here exactly once, where it was lost. `produced` is counted on its own (records taken
+from the buffer, records refused by it, records still in it), never derived from the other
+three, so a record the outbox forgets breaks the invariant instead of hiding in it. Records lost
+before framing never get a sequence number, so the next frame leaves a gap for them
+(`take_gap`). Errors that cost no record are counted too; the writer's own failures are also
+told on the ``fsm_recorder`` logger (first one at WARNING with its traceback, then at most one
+line per minute), never from the hot path.
 """
 
 from __future__ import annotations
@@ -57,9 +60,27 @@ class Tally:
         self._dropped: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._total = 0
+        self._taken = 0
+        self._refused = 0
         self._unframed = 0
         self._gap_accounted = 0
         self._told: dict[str, tuple[float, int]] = {}
+
+    def taken(self, records: int) -> None:
+        """Records the writer took from the buffer (to frame them, or to lose them doing so)."""
+        with self._lock:
+            self._taken += records
+
+    def produced(self, buffered: int) -> int:
+        """Every record made so far, given the records still in the buffer."""
+        with self._lock:
+            return self._taken + self._refused + buffered
+
+    def refused(self, reason: str, records: int) -> None:
+        """Records that never entered the buffer (full, too large): lost before framing."""
+        with self._lock:
+            self._refused += records
+        self.unframed(reason, records)
 
     def unframed(self, reason: str, records: int) -> None:
         """Records lost before framing: they never get a sequence number (a gap)."""

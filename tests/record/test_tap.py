@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from recordings import (
     JOB,
     JobModel,
@@ -68,3 +69,21 @@ def test_allow_listed_arguments_are_recorded() -> None:
     model.guarded(ok=True, secret="card-number")
     [event] = only_session(rec).of_kind("event")
     assert event.args == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10**5000, b"bytes", object()],
+    ids=["int-over-4300-digits", "bytes", "object"],
+)
+def test_an_argument_value_that_cannot_be_encoded_is_counted_never_raised(value: object) -> None:
+    """Whatever the value of an allow-listed argument, the trigger runs as in plain transitions:
+    the value is left out and counted, the other arguments are kept."""
+    rec = memory_recorder()
+    model = JobModel()
+    RecordedMachine(model, **JOB, recorder=rec, name="Job", record_args={"guarded": ["ok", "v"]})
+    assert model.guarded(ok=True, v=value) is True  # type: ignore[attr-defined]
+    assert model.state == "done"  # type: ignore[attr-defined]
+    [event] = only_session(rec).of_kind("event")
+    assert event.args == {"ok": True}
+    assert rec.stats().errors == {"unencodable_arg": 1}

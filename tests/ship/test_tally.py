@@ -92,3 +92,26 @@ def test_a_recorder_whose_frames_cannot_be_built_says_so_in_the_log(
     [line, *_] = _lines(caplog)
     assert "writer failed (writer): ValueError: backend exploded" in line.getMessage()
     assert rec.stats().errors["writer"] >= 1
+
+
+def test_produced_is_what_the_machines_did_even_after_close_with_the_server_down(
+    tmp_path: Path,
+) -> None:
+    """`produced` is counted on its own, not derived from the other counts: after `close()` with
+    nothing to write to it is still every record the machine made (one session start, four per
+    flip), and the books balance against it."""
+    rec = Recorder(
+        f"unix://{tmp_path / 'no-server.sock'}",
+        flush_interval=3600,
+        spill=tmp_path / "spill",
+        backlog_records=1000,
+    )
+    machine = toggle(rec)
+    flips = 2000
+    for _ in range(flips):
+        machine.flip()
+    rec.close()
+    stats = rec.stats()
+    assert stats.produced == 1 + 4 * flips
+    assert stats.written == 0
+    assert stats.written + stats.dropped + stats.pending == stats.produced

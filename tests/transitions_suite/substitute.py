@@ -19,6 +19,7 @@ failure) is written as JSON for the comparing test, and shown in the terminal su
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import pkgutil
@@ -121,6 +122,7 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
 
 
 def _summary(recorder: Recorder) -> dict[str, Any]:
+    gc.collect()  # machines the suite dropped end their sessions ("dropped") before the count
     recorder.flush()
     stats = recorder.stats()
     decoder = SessionDecoder(recorder.codebooks)
